@@ -1,0 +1,196 @@
+"""Configuration as plain dataclasses that round-trip through YAML and JSON.
+
+One ``ExperimentConfig`` (data, model, loss, optimiser, run) drives both the ``labkit``
+command line and the notebooks; every run writes its resolved config next to its outputs.
+Every knob is visible here with its default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, get_type_hints
+
+import yaml
+
+T = TypeVar("T")
+
+
+@dataclass
+class FrontendConfig:
+    """Waveform -> log-mel features, computed inside the model (see labkit.features)."""
+
+    kind: str = "fbank"  # "fbank" (Kaldi / WeSpeaker) or "melspec" (torchaudio MelSpectrogram / voxceleb_trainer)
+    sample_rate: int = 16000
+    n_mels: int = 80
+    n_fft: int = 512
+    win_length: int = 400  # samples (25 ms)
+    hop_length: int = 160  # samples (10 ms)
+    window: str = "hamming"  # "hamming", "hann" or "povey"
+    preemphasis: float = 0.97  # 0 disables it
+    input_scale: float = 1.0  # 32768 for checkpoints trained on int16-scale audio
+    normalize: str = "cmn"  # "cmn" (subtract the per-utterance mean), "instance" (mean and std) or "none"
+    dither: float = 0.0  # Kaldi dither, applied in training mode only
+
+
+@dataclass
+class ModelConfig:
+    """A speaker embedding network: front-end -> encoder -> pooling -> embedding."""
+
+    arch: str = "resnet"  # "resnet" or "xvector"
+    depth: int = 10  # ResNet layers: 10, 18, 34, 50, 101, 152
+    width: int = 16  # channels of the first stage (thin speaker ResNets use 16 or 32; ImageNet uses 64)
+    pooling: str = "tstp"  # "tstp" (mean+std), "asp" (attentive statistics), "sap" (self-attentive)
+    embed_dim: int = 256
+    two_embed_layers: bool = False
+    squeeze_excitation: bool = False
+    plain: bool = False  # no shortcuts: the "plain network" of the ResNet paper
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+
+
+@dataclass
+class LossConfig:
+    """Classification loss over training speakers."""
+
+    kind: str = "aam"  # "softmax", "am" (additive margin), "aam" (additive angular margin)
+    scale: float = 30.0
+    margin: float = 0.2
+    easy_margin: bool = False
+    margin_warmup_epochs: float = 0.0  # margin grows linearly from 0 over these epochs
+
+
+@dataclass
+class DataConfig:
+    """Where the audio is and how training crops are drawn."""
+
+    root: str = "data/synthetic-lab"  # a VoxCeleb-layout directory: root/wav/idXXXXX/<video>/NNNNN.wav
+    train_list: str = ""  # voxceleb_trainer list ("id00012 id00012/21Uxsk56VDQ/00001.wav"); empty = meta/train_list.txt
+    trials: str = ""  # evaluation trial list; empty = meta/veri_test.txt
+    val_trials: str = ""  # held-out validation trials; empty = none
+    crop_seconds: float = 2.0
+    batch_size: int = 64
+    num_workers: int = 2
+    sampler: str = "uniform"  # "uniform" over utterances or "balanced" (N speakers x M utterances)
+    utts_per_speaker: int = 2  # M for the balanced sampler
+    augment: bool = False
+    noise_dir: str = ""  # folder of noise wavs for augmentation; empty = synthetic noise
+    max_eval_seconds: float = 0.0  # cap evaluation utterances; 0 = full length
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser and learning-rate schedule."""
+
+    name: str = "adam"  # "sgd" or "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-5
+    warmup_epochs: float = 0.5
+    schedule: str = "cosine"  # "cosine" or "exponential"
+    final_lr: float = 1e-5
+    grad_clip: float = 5.0  # 0 disables clipping
+
+
+@dataclass
+class RunConfig:
+    """Bookkeeping: where outputs go, how long to run, on what device."""
+
+    out_dir: str = "runs/default"
+    epochs: int = 10
+    max_minutes: float = 0.0  # stop (after saving) when this budget is spent; 0 = no budget
+    seed: int = 0
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    amp: str = "auto"  # "auto" (bf16/fp16 on CUDA, off on CPU), "bf16", "fp16" or "off"
+    checkpoint_every_steps: int = 200
+    log_every_steps: int = 10
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything one training or evaluation run needs."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that does not fit the dataclasses above."""
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass as nested plain dicts (ready for JSON or YAML)."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[T], values: dict[str, Any], where: str = "config") -> T:
+    """Build ``cls`` from nested dicts; unknown keys and wrong types raise ConfigError naming them."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {type(values).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown} for {cls.__name__}; expected some of {sorted(names)}")
+    kwargs = {}
+    for name, value in values.items():
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            kwargs[name] = from_dict(kind, value, f"{where}.{name}")
+        else:
+            kwargs[name] = _coerce(value, kind, f"{where}.{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, kind: type, where: str) -> Any:
+    """Check a scalar against its annotated type (ints are accepted where floats are expected)."""
+    if kind is float and type(value) is int:
+        return float(value)
+    if type(value) is not kind:  # strict: True is not an int, "3" is not a float
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def save_config(config: Any, path: str | Path) -> Path:
+    """Write a config as YAML (``.yaml``/``.yml``) or JSON (anything else), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = to_dict(config)
+    text = yaml.safe_dump(values, sort_keys=False) if path.suffix in (".yaml", ".yml") else json.dumps(values, indent=2) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_config(path: str | Path, cls: type[T] = ExperimentConfig) -> T:  # type: ignore[assignment]
+    """Read a YAML or JSON config file; missing keys keep their defaults."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML/JSON: {error}") from error
+    return from_dict(cls, values, where=str(path))
+
+
+def apply_overrides(config: T, overrides: list[str]) -> T:
+    """Apply ``section.key=value`` strings (values parsed as YAML), as given on the command line."""
+    values = to_dict(config)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override {item!r}: expected section.key=value")
+        *parents, leaf = key.split(".")
+        node = values
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"override {item!r}: no section {part!r}")
+            node = node[part]
+        if leaf not in node:
+            raise ConfigError(f"override {item!r}: unknown key {leaf!r}; expected one of {sorted(node)}")
+        node[leaf] = yaml.safe_load(raw)
+    return from_dict(type(config), values, where="overrides")
