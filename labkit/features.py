@@ -1,0 +1,200 @@
+"""Waveform -> log-mel features, in plain torch, batched and on any device.
+
+Two recipes, each reproducing the toolkit whose checkpoints we load:
+
+* ``kind="fbank"``: Kaldi filterbanks as ``torchaudio.compliance.kaldi.fbank`` computes them
+  (WeSpeaker): 25 ms frames cut inside the signal ("snip edges"), per-frame DC removal and
+  pre-emphasis, symmetric window, 512-point power spectrum, Kaldi mel banks from 20 Hz, log
+  with a float-eps floor; then per-utterance mean normalisation (CMN).
+* ``kind="melspec"``: ``torchaudio.transforms.MelSpectrogram`` (voxceleb_trainer): frames
+  centred on each hop with reflect padding, periodic window, HTK mel banks, power 2; optional
+  pre-emphasis of the waveform, ``log(x + 1e-6)`` and instance norm.
+
+Shapes: ``wav`` (B, samples) -> ``feats`` (B, n_mels, frames). With ``lengths`` (valid samples
+per row of a zero-padded batch) every row gets exactly the features it would get alone, frames
+past its end are zero, and ``frame_lengths`` says how many are valid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from labkit.config import FrontendConfig
+
+KALDI_LOG_FLOOR = torch.finfo(torch.float32).eps  # Kaldi floors energies at float epsilon before the log
+MELSPEC_LOG_OFFSET = 1e-6  # voxceleb_trainer: log(mel + 1e-6)
+INSTANCE_NORM_EPS = 1e-5  # nn.InstanceNorm1d's default
+NORMALIZATIONS = ("cmn", "instance", "none")
+
+
+def window_function(name: str, length: int, periodic: bool) -> Tensor:
+    """Analysis window. Kaldi uses symmetric windows (periodic=False); torch.stft users the periodic ones."""
+    if name == "hamming":
+        return torch.hamming_window(length, periodic=periodic, alpha=0.54, beta=0.46)
+    if name == "hann":
+        return torch.hann_window(length, periodic=periodic)
+    if name == "povey":  # Kaldi's default: Hann raised to 0.85, never quite zero inside the frame
+        return torch.hann_window(length, periodic=periodic).pow(0.85)
+    raise ValueError(f"unknown window {name!r}; expected 'hamming', 'hann' or 'povey'")
+
+
+def _triangles(x: Tensor, edges: Tensor) -> Tensor:
+    """Triangular filters on the axis ``x``: filter i rises from edges[i] to 1 at edges[i+1] and falls to edges[i+2]."""
+    left, centre, right = edges[:-2], edges[1:-1], edges[2:]
+    rising = (x.unsqueeze(1) - left) / (centre - left)
+    falling = (right - x.unsqueeze(1)) / (right - centre)
+    return torch.clamp(torch.minimum(rising, falling), min=0.0)  # (len(x), n_filters)
+
+
+def kaldi_mel_banks(n_mels: int, n_fft: int, sample_rate: int, low_freq: float = 20.0, high_freq: float = 0.0) -> Tensor:
+    """Kaldi's mel filters, (n_fft // 2 + 1, n_mels): triangles on the mel axis 1127 ln(1 + f/700), no area normalisation.
+
+    ``high_freq <= 0`` counts down from the Nyquist frequency, as in Kaldi. The Nyquist bin gets no weight.
+    """
+    high_freq = high_freq + sample_rate / 2 if high_freq <= 0 else high_freq
+    mel_low = 1127.0 * math.log(1.0 + low_freq / 700.0)
+    mel_high = 1127.0 * math.log(1.0 + high_freq / 700.0)
+    edges = mel_low + torch.arange(n_mels + 2) * ((mel_high - mel_low) / (n_mels + 1))  # equally spaced in mel
+    bin_mels = 1127.0 * (1.0 + sample_rate / n_fft * torch.arange(n_fft // 2) / 700.0).log()  # each FFT bin on the mel axis
+    return F.pad(_triangles(bin_mels, edges), (0, 0, 0, 1))  # zero row for the Nyquist bin
+
+
+def htk_mel_banks(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0, f_max: float | None = None) -> Tensor:
+    """torchaudio's ``melscale_fbanks(norm=None, mel_scale="htk")``, (n_fft // 2 + 1, n_mels): triangles on the Hz axis
+    between points equally spaced on the mel axis 2595 log10(1 + f/700)."""
+    f_max = sample_rate / 2 if f_max is None else f_max
+    mel_min = 2595.0 * math.log10(1.0 + f_min / 700.0)
+    mel_max = 2595.0 * math.log10(1.0 + f_max / 700.0)
+    edges = 700.0 * (10.0 ** (torch.linspace(mel_min, mel_max, n_mels + 2) / 2595.0) - 1.0)  # back to Hz
+    bin_freqs = torch.linspace(0, sample_rate // 2, n_fft // 2 + 1)
+    return _triangles(bin_freqs, edges)
+
+
+def pre_emphasis(x: Tensor, coefficient: float, mirror_first: bool) -> Tensor:
+    """y[n] = x[n] - c x[n-1] along the last axis. The missing x[-1] is x[1] when ``mirror_first``
+    (voxceleb_trainer's reflect padding of the waveform), else x[0] (Kaldi, inside each frame)."""
+    first = x[..., 1:2] if mirror_first else x[..., :1]
+    return x - coefficient * torch.cat([first, x[..., :-1]], dim=-1)
+
+
+def reflect_pad(wav: Tensor, pad: int, lengths: Tensor | None = None) -> Tensor:
+    """Pad each row with ``pad`` mirrored samples on both sides, as ``torch.stft(center=True)`` does, mirroring at
+    each row's own last valid sample (so padding in a batch never leaks into a row's features)."""
+    batch, samples = wav.shape
+    ends = (lengths if lengths is not None else torch.full((batch,), samples)).to(wav.device).unsqueeze(1) - 1
+    index = torch.arange(-pad, samples + pad, device=wav.device).unsqueeze(0).abs()  # mirror at the start: -k -> k
+    index = torch.where(index > ends, 2 * ends - index, index)  # mirror at the end: end + k -> end - k
+    return wav.gather(1, index.clamp(min=0))  # the clamp only touches positions past a row's end
+
+
+def power_spectrum(frames: Tensor, n_fft: int) -> Tensor:
+    """|FFT|^2 of each (already windowed) frame, zero-padded to ``n_fft``: (..., n_fft // 2 + 1)."""
+    return torch.fft.rfft(frames, n=n_fft).abs().pow(2)
+
+
+def kaldi_fbank(
+    wav: Tensor, window: Tensor, mel_banks: Tensor, hop_length: int = 160, n_fft: int = 512,
+    preemphasis: float = 0.97, dither: float = 0.0,
+) -> Tensor:
+    """Log mel filterbank energies as ``torchaudio.compliance.kaldi.fbank(use_energy=False)``: (B, n_mels, frames)
+    with frames = 1 + (samples - window) // hop. ``window`` and ``mel_banks`` come from ``window_function(...,
+    periodic=False)`` and ``kaldi_mel_banks``."""
+    frames = wav.unfold(-1, window.numel(), hop_length)  # (B, frames, window): "snip edges", no frame sticks out
+    if dither > 0:
+        frames = frames + dither * torch.randn_like(frames)
+    frames = frames - frames.mean(dim=-1, keepdim=True)  # DC removal, per frame
+    if preemphasis > 0:
+        frames = pre_emphasis(frames, preemphasis, mirror_first=False)  # Kaldi emphasises inside each frame
+    energies = power_spectrum(frames * window, n_fft) @ mel_banks  # rfft pads the 400 samples to 512
+    return energies.clamp(min=KALDI_LOG_FLOOR).log().transpose(1, 2)
+
+
+def mel_spectrogram(
+    wav: Tensor, window: Tensor, mel_banks: Tensor, hop_length: int = 160, n_fft: int = 512, lengths: Tensor | None = None,
+) -> Tensor:
+    """Mel power as ``torchaudio.transforms.MelSpectrogram(center=True, pad_mode="reflect", power=2)``:
+    (B, n_mels, frames) with frames = 1 + samples // hop, frame t centred on sample t * hop."""
+    left = (n_fft - window.numel()) // 2
+    window = F.pad(window, (left, n_fft - window.numel() - left))  # torch.stft centres the window in the FFT frame
+    frames = reflect_pad(wav, n_fft // 2, lengths).unfold(-1, n_fft, hop_length)  # (B, frames, n_fft)
+    return (power_spectrum(frames * window, n_fft) @ mel_banks).transpose(1, 2)
+
+
+def normalize(feats: Tensor, frame_lengths: Tensor | None, how: str) -> Tensor:
+    """Per-utterance normalisation over time, counting only valid frames; frames past the end become zero.
+
+    ``"cmn"`` subtracts the mean of each mel bin, ``"instance"`` also divides by the standard deviation
+    (``nn.InstanceNorm1d``: biased variance, eps 1e-5, no affine), ``"none"`` leaves the values.
+    """
+    if frame_lengths is None:
+        mask = torch.ones_like(feats[:, :1, :])
+    else:
+        mask = (torch.arange(feats.shape[-1], device=feats.device) < frame_lengths.unsqueeze(1)).unsqueeze(1).to(feats.dtype)
+    if how == "none":
+        return feats * mask
+    count = mask.sum(dim=-1, keepdim=True).clamp(min=1)
+    centred = (feats - (feats * mask).sum(dim=-1, keepdim=True) / count) * mask
+    if how == "cmn":
+        return centred
+    variance = centred.pow(2).sum(dim=-1, keepdim=True) / count
+    return centred / torch.sqrt(variance + INSTANCE_NORM_EPS)
+
+
+class Frontend(nn.Module):
+    """The feature extractor inside every model: (B, samples) waveforms -> (B, n_mels, frames) features.
+
+    Runs in float32 even under autocast. Dither (fbank only) is added in training mode only.
+    The window and mel banks are buffers (they follow ``.to(device)``) rebuilt from the config,
+    so they are not saved in checkpoints.
+    """
+
+    def __init__(self, config: FrontendConfig) -> None:
+        super().__init__()
+        if config.kind not in ("fbank", "melspec"):
+            raise ValueError(f"unknown front-end kind {config.kind!r}; expected 'fbank' or 'melspec'")
+        if config.win_length > config.n_fft:
+            raise ValueError(f"win_length {config.win_length} is longer than n_fft {config.n_fft}")
+        if config.normalize not in NORMALIZATIONS:
+            raise ValueError(f"unknown normalisation {config.normalize!r}; expected one of {NORMALIZATIONS}")
+        self.config = config
+        kaldi = config.kind == "fbank"
+        window = window_function(config.window, config.win_length, periodic=not kaldi)
+        banks = (kaldi_mel_banks if kaldi else htk_mel_banks)(config.n_mels, config.n_fft, config.sample_rate)
+        self.register_buffer("window", window, persistent=False)
+        self.register_buffer("mel_banks", banks, persistent=False)
+
+    def num_frames(self, num_samples: int | Tensor) -> int | Tensor:
+        """Frames produced for ``num_samples`` samples (an int or a tensor of lengths)."""
+        if self.config.kind == "melspec":
+            return 1 + num_samples // self.config.hop_length
+        frames = 1 + (num_samples - self.config.win_length) // self.config.hop_length
+        return frames.clamp(min=0) if isinstance(frames, Tensor) else max(0, frames)
+
+    def forward(self, wav: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """Features and valid frames per row (None when ``lengths`` is None)."""
+        config = self.config
+        if wav.dim() != 2:
+            raise ValueError(f"expected a waveform batch shaped (batch, samples), got {tuple(wav.shape)}")
+        if config.kind == "fbank" and wav.shape[1] < config.win_length:
+            raise ValueError(f"waveform of {wav.shape[1]} samples is shorter than one {config.win_length}-sample frame")
+        with torch.autocast(device_type=wav.device.type, enabled=False):
+            wav = wav.float() * config.input_scale  # some checkpoints were trained on int16-scale audio
+            if config.kind == "fbank":
+                dither = config.dither if self.training else 0.0
+                feats = kaldi_fbank(wav, self.window, self.mel_banks, config.hop_length, config.n_fft, config.preemphasis, dither)
+            else:
+                if config.preemphasis > 0:
+                    wav = pre_emphasis(wav, config.preemphasis, mirror_first=True)
+                power = mel_spectrogram(wav, self.window, self.mel_banks, config.hop_length, config.n_fft, lengths)
+                feats = (power + MELSPEC_LOG_OFFSET).log()
+            frame_lengths = None if lengths is None else self.num_frames(lengths.to(wav.device))
+            return normalize(feats, frame_lengths, config.normalize), frame_lengths
+
+
+def build_frontend(config: FrontendConfig) -> Frontend:
+    """The front-end module described by ``config``."""
+    return Frontend(config)
