@@ -150,6 +150,11 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
     """Check a scalar against its annotated type (ints are accepted where floats are expected)."""
     if kind is float and type(value) is int:
         return float(value)
+    if kind is float and isinstance(value, str):  # PyYAML reads "1e-5" (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if type(value) is not kind:  # strict: True is not an int, "3" is not a float
         raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
     return value
