@@ -59,7 +59,7 @@ def det_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndar
     the last one accepting everything (FNR 0, FPR 1).
     """
     scores, labels = _check(scores, labels)
-    order = np.argsort(-scores, kind="stable")  # best first; the order inside a tie does not matter
+    order = np.argsort(scores)[::-1]  # best first; the order inside a tie does not matter (ties are merged below)
     sorted_scores, sorted_labels = scores[order], labels[order]
     true_accepts = np.cumsum(sorted_labels)
     false_accepts = np.cumsum(~sorted_labels)

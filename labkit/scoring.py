@@ -15,7 +15,7 @@ import pandas as pd
 
 from labkit.trials import Trials
 
-CHUNK = 65536  # trials (or utterances) per block: bounds memory on Vox1-E/H sized lists
+CHUNK = 8192  # trials (or utterances) per block: bounds memory and stays in cache on Vox1-E/H sized lists
 
 
 def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
@@ -67,8 +67,8 @@ def cohort_statistics(embeddings: np.ndarray, cohort: np.ndarray, top_n: int | N
     if top_n is not None and not 0 < top_n <= len(cohort_unit):
         raise ValueError(f"top_n must be in 1..{len(cohort_unit)} (cohort size), got {top_n}")
     mean, std = np.empty(len(unit)), np.empty(len(unit))
-    for start in range(0, len(unit), CHUNK // 16):
-        block = slice(start, start + CHUNK // 16)
+    for start in range(0, len(unit), CHUNK // 2):
+        block = slice(start, start + CHUNK // 2)
         scores = unit[block] @ cohort_unit.T  # (utterances, cohort)
         if top_n is not None:
             scores = np.partition(scores, -top_n, axis=1)[:, -top_n:]  # the closest impostors only
