@@ -43,8 +43,109 @@ def _add_metrics(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train a speaker-embedding model (resumable; DDP under torchrun)",
+        description="Trains from a YAML config. A run directory with checkpoints is resumed automatically. "
+        "Multi-GPU / multi-process: torchrun --nproc_per_node=N -m labkit train --config ...",
+    )
+    parser.add_argument("--config", default="configs/default.yaml", help="YAML config (default: %(default)s)")
+    parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="SECTION.KEY=VALUE", help="override config keys")
+    parser.add_argument("--out-dir", help="run directory (run.out_dir)")
+    parser.add_argument("--epochs", type=int, help="run.epochs")
+    parser.add_argument("--max-minutes", type=float, help="stop after this much training time, saving first (run.max_minutes)")
+    parser.add_argument("--resume", help="start from this checkpoint file instead of the run directory's newest")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.config import apply_overrides, load_config
+        from labkit.train import train
+
+        named = {"run.out_dir": args.out_dir, "run.epochs": args.epochs, "run.max_minutes": args.max_minutes}
+        overrides = args.overrides + [f"{key}={value}" for key, value in named.items() if value is not None]
+        run_dir = train(apply_overrides(load_config(args.config), overrides), resume=args.resume, progress=not args.no_progress)
+        print(f"run directory: {run_dir}")
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_embed(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("embed", help="embeddings of every utterance of a corpus -> .npz",
+                                 description="Writes an .npz with 'ids' (utterance names) and 'embeddings' (float32 matrix).")
+    parser.add_argument("checkpoint", help="a saved model (model.pt, best.pt, WeSpeaker or voxceleb_trainer file)")
+    parser.add_argument("--root", required=True, help="corpus folder (wav/idXXXXX/<video>/NNNNN.wav below it)")
+    parser.add_argument("--out", required=True, help="output .npz")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--crops", type=int, default=0, help="average N evenly spaced crops instead of the full utterance")
+    parser.add_argument("--crop-seconds", type=float, default=3.0)
+    parser.add_argument("--max-seconds", type=float, default=0.0, help="cap utterance length; 0 = full")
+    parser.add_argument("--cache-dir", help="reuse/keep embeddings here (keyed by model checksum + utterance)")
+    parser.add_argument("--device", default="auto")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.embed import embed_corpus
+
+        out = embed_corpus(args.checkpoint, args.root, args.out, device=args.device, batch_size=args.batch_size, crops=args.crops,
+                           crop_seconds=args.crop_seconds, max_seconds=args.max_seconds, cache_dir=args.cache_dir)
+        print(f"wrote {out}")
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("evaluate", help="EER/minDCF of a model on a trial list, DET + histogram figures",
+                                 description="Prints (and with --out-dir writes) one result row: model, params, MACs, "
+                                 "train time, EER, minDCF(0.01, 0.05).")
+    parser.add_argument("checkpoint", help="a saved model, or 'pretrained' for the built-in one")
+    parser.add_argument("--root", default="data/synthetic-lab", help="corpus folder (default: %(default)s)")
+    parser.add_argument("--trials", help="trial list (default: <root>/meta/veri_test.txt)")
+    parser.add_argument("--out-dir", help="write scores.txt, det.pdf/png, histogram.pdf/png and result.json here")
+    parser.add_argument("--as-norm", type=int, default=0, metavar="N", help="AS-norm with the top N training speakers (0 = off)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--crops", type=int, default=0, help="average N crops instead of full utterances")
+    parser.add_argument("--cache-dir", help="embedding cache folder")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", action="store_true", help="print the row as JSON")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.evaluate import evaluate_checkpoint
+
+        row = evaluate_checkpoint(args.checkpoint, args.root, trials=args.trials, out_dir=args.out_dir, as_norm=args.as_norm,
+                                  device=args.device, batch_size=args.batch_size, crops=args.crops, cache_dir=args.cache_dir)
+        print(json.dumps(row, indent=2) if args.json else "\n".join(f"  {key:14s} {value}" for key, value in row.items()))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("demo", help="the whole offline lab on the synthetic corpus (a few minutes)",
+                                 description="Generates the synthetic 'lab' corpus if missing, evaluates the built-in "
+                                 "pretrained model, trains a small ResNet from scratch, evaluates it, saves DET plots "
+                                 "and prints a results table.")
+    parser.add_argument("--root", default="data/synthetic-lab", help="corpus folder (default: %(default)s)")
+    parser.add_argument("--out-dir", default="runs/demo", help="outputs (default: %(default)s)")
+    parser.add_argument("--minutes", type=float, help="training time budget (default: configs/demo.yaml)")
+    parser.add_argument("--no-progress", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.demo import run_demo
+
+        run_demo(args.root, args.out_dir, minutes=args.minutes, progress=not args.no_progress)
+        return 0
+
+    parser.set_defaults(func=run)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_metrics,
+    _add_train,
+    _add_embed,
+    _add_evaluate,
+    _add_demo,
 ]
 
 

@@ -77,6 +77,7 @@ class DataConfig:
     augment: bool = False
     noise_dir: str = ""  # folder of noise wavs for augmentation; empty = synthetic noise
     max_eval_seconds: float = 0.0  # cap evaluation utterances; 0 = full length
+    eval_batch_size: int = 16  # utterances per embedding batch (length-ordered, zero-padded)
 
 
 @dataclass
@@ -105,6 +106,7 @@ class RunConfig:
     amp: str = "auto"  # "auto" (bf16/fp16 on CUDA, off on CPU), "bf16", "fp16" or "off"
     checkpoint_every_steps: int = 200
     log_every_steps: int = 10
+    keep_checkpoints: int = 2  # newest training checkpoints kept (the older one is the fallback)
 
 
 @dataclass

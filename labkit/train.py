@@ -1,0 +1,378 @@
+"""The training loop: speaker classification on random crops, resumable, single GPU/CPU or DDP.
+
+Read it top to bottom: ``train(cfg)`` sets up the run (device, data, model, loss, optimiser),
+resumes from the newest readable checkpoint in the run directory, then loops over epochs and
+steps. Everything a restart needs (weights, optimiser, loss-scaler, sampler position, RNG
+states, time spent) is in each checkpoint, written atomically. Under
+``torchrun --nproc_per_node=N -m labkit train ...`` it runs DistributedDataParallel (NCCL on
+GPUs, gloo on CPU); every process trains on its own share of each epoch and only rank 0 writes.
+
+Run directory::
+
+    config.yaml            the resolved configuration of this run
+    history.csv            one row per logged step (loss, acc, lr, samples/s) and per epoch (val_eer)
+    checkpoints/stepNNNNNNNN.pt   full training state, the newest ``run.keep_checkpoints`` kept
+    best.pt                the model with the lowest validation EER (when ``data.val_trials`` is set)
+    model.pt               the model at the end of the run (``labkit.models.load`` reads both)
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import pickle
+import random
+import time
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from labkit import models
+from labkit.config import ExperimentConfig, OptimConfig, save_config, to_dict
+from labkit.data.dataset import TrainCrops
+from labkit.data.voxceleb import read_train_list
+from labkit.embed import pick_device
+from labkit.models.losses import build_loss
+
+GradScaler = getattr(torch.amp, "GradScaler", None) or (lambda device, enabled: torch.cuda.amp.GradScaler(enabled=enabled))  # torch < 2.3
+
+HISTORY_FIELDS = ["step", "epoch", "loss", "acc", "lr", "samples_per_s", "elapsed_s", "val_eer"]
+
+
+class SpeakerClassifier(nn.Module):
+    """The embedding model plus its training-only classification loss, as one module for DDP."""
+
+    def __init__(self, model: nn.Module, criterion: nn.Module) -> None:
+        super().__init__()
+        self.model, self.criterion = model, criterion
+
+    def forward(self, wav: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.criterion(self.model(wav), labels)  # (loss, logits)
+
+
+# ----------------------------------------------------------------------------- setup helpers
+
+
+def pick_amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """Mixed precision only on CUDA: bf16 where the GPU has it (Ampere+), else fp16 (T4)."""
+    if device.type != "cuda" or amp == "off":
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def make_optimizer(cfg: OptimConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """SGD (with Nesterov momentum) or Adam (decoupled weight decay: AdamW)."""
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0, weight_decay=cfg.weight_decay)
+    if cfg.name == "adam":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optim.name: expected 'sgd' or 'adam', got {cfg.name!r}")
+
+
+def learning_rate(cfg: OptimConfig, progress: float, warmup: float) -> float:
+    """Linear warm-up over the first ``warmup`` fraction of training, then cosine or exponential decay.
+
+    ``progress`` runs from 0 to 1 over the whole run (steps done / all steps, or time spent /
+    time budget, whichever is further along), so a time-limited run still ends at ``final_lr``.
+    """
+    if progress < warmup:
+        return cfg.lr * (progress + 1e-3) / warmup
+    decay = min(1.0, (progress - warmup) / max(1e-9, 1.0 - warmup))
+    if cfg.schedule == "cosine":
+        return cfg.final_lr + 0.5 * (cfg.lr - cfg.final_lr) * (1.0 + math.cos(math.pi * decay))
+    if cfg.schedule == "exponential":
+        return cfg.lr * (cfg.final_lr / cfg.lr) ** decay
+    raise ValueError(f"optim.schedule: expected 'cosine' or 'exponential', got {cfg.schedule!r}")
+
+
+def epoch_batches(n_items: int, batch_size: int, epoch: int, seed: int, rank: int = 0, world_size: int = 1) -> list[list[int]]:
+    """This process's batches of one epoch: a seeded shuffle, dealt round-robin to the processes.
+
+    The order depends only on (seed, epoch), so a resumed run can skip exactly the batches
+    it already trained on; incomplete batches at the end are dropped.
+    """
+    order = torch.randperm(n_items, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).tolist()
+    share = order[rank::world_size][: n_items // world_size]  # same length on every process (DistributedSampler)
+    n_batches = len(share) // batch_size
+    return [share[i * batch_size : (i + 1) * batch_size] for i in range(n_batches)]
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def rng_states() -> dict[str, Any]:
+    """Every random generator's state, in types that ``torch.load(weights_only=True)`` accepts."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Undo ``rng_states()``."""
+    version, keys, gauss = states["python"]
+    random.setstate((version, tuple(keys), gauss))
+    kind, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"][: torch.cuda.device_count()])
+
+
+def atomic_save(obj: Any, path: Path) -> Path:
+    """``torch.save`` to a temporary file in the same folder, flushed to disk, then renamed over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def checkpoint_paths(run_dir: Path) -> list[Path]:
+    """Training checkpoints of a run, newest first."""
+    return sorted((run_dir / "checkpoints").glob("step*.pt"), reverse=True)
+
+
+def load_latest_checkpoint(run_dir: Path) -> tuple[dict[str, Any], Path] | None:
+    """The newest checkpoint that loads; an unreadable (truncated, corrupted) one is skipped with a warning."""
+    for path in checkpoint_paths(run_dir):
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True), path
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+            warnings.warn(f"{path}: unreadable checkpoint ({error}); falling back to the previous one", stacklevel=2)
+    return None
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest training checkpoints."""
+    for old in checkpoint_paths(run_dir)[max(1, keep) :]:
+        old.unlink(missing_ok=True)
+
+
+# ----------------------------------------------------------------------------- history
+
+
+def append_history(path: Path, row: dict[str, Any]) -> None:
+    """Append one row to the history CSV (header on first write)."""
+    new = not path.exists()
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow({key: row.get(key, "") for key in HISTORY_FIELDS})
+
+
+def truncate_history(path: Path, last_step: int) -> None:
+    """Keep only rows up to ``last_step`` (those after the checkpoint we resume from will be redone)."""
+    if not path.exists():
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [row for row in csv.DictReader(f) if int(row["step"]) <= last_step]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def train(
+    cfg: ExperimentConfig,
+    resume: str | Path | None = None,
+    progress: bool = True,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+) -> Path:
+    """Train ``cfg.model`` on ``cfg.data`` and return the run directory (``cfg.run.out_dir``).
+
+    A run directory that already holds checkpoints is resumed from the newest readable one;
+    ``resume`` names another checkpoint file to start from instead. ``on_log`` receives every
+    history row (a notebook can draw live curves with it).
+    """
+    # -- processes and device: torchrun sets RANK / WORLD_SIZE / LOCAL_RANK
+    rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    device = pick_device(cfg.run.device, int(os.environ.get("LOCAL_RANK", 0)))
+    distributed = world_size > 1
+    if distributed:
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    master = rank == 0  # the only process that writes files
+    seed_everything(cfg.run.seed + rank)
+    run_dir = Path(cfg.run.out_dir)
+    history_path = run_dir / "history.csv"
+    if master:
+        save_config(cfg, run_dir / "config.yaml")
+
+    # -- data: random crops of the training utterances, one class per training speaker
+    root = Path(cfg.data.root)
+    train_list = Path(cfg.data.train_list) if cfg.data.train_list else root / "meta" / "train_list.txt"
+    dataset = TrainCrops(read_train_list(train_list, root), crop_seconds=cfg.data.crop_seconds, seed=cfg.run.seed, augment=None)
+    n_classes = len(dataset.speakers)
+    batches_per_epoch = len(epoch_batches(len(dataset), cfg.data.batch_size, 0, cfg.run.seed, rank, world_size))
+    if batches_per_epoch == 0:
+        raise ValueError(f"{train_list}: {len(dataset)} utterances are fewer than one batch of {cfg.data.batch_size} x {world_size} processes")
+    total_steps = batches_per_epoch * cfg.run.epochs
+    warmup = min(0.5, cfg.optim.warmup_epochs / max(1, cfg.run.epochs))  # warm-up as a fraction of the run
+
+    # -- model, loss, optimiser, mixed precision
+    model = models.build_model(cfg.model)
+    criterion = build_loss(cfg.loss, model.embed_dim, n_classes)
+    net = SpeakerClassifier(model, criterion).to(device)
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)  # faster 2-D convolutions on tensor cores
+    optimizer = make_optimizer(cfg.optim, list(net.parameters()))
+    amp_dtype = pick_amp_dtype(cfg.run.amp, device)
+    scaler = GradScaler("cuda", enabled=amp_dtype == torch.float16)  # fp16 needs loss scaling, bf16 does not
+
+    # -- resume: the same run directory continues where it stopped
+    state = {"step": 0, "epoch": 0, "batch": 0, "elapsed_s": 0.0, "best_eer": math.inf}
+    found = (torch.load(resume, map_location="cpu", weights_only=True), Path(resume)) if resume else load_latest_checkpoint(run_dir)
+    if found:
+        checkpoint, path = found
+        net.load_state_dict(checkpoint["net"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        if checkpoint["scaler"]:  # empty when saved without fp16
+            scaler.load_state_dict(checkpoint["scaler"])
+        set_rng_states(checkpoint["rng"])
+        state.update(checkpoint["state"])
+        if master:
+            truncate_history(history_path, state["step"])
+            print(f"resuming from {path} (step {state['step']}, epoch {state['epoch']}, batch {state['batch']})")
+
+    ddp_net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None) if distributed else net
+
+    def elapsed_s(start: float) -> float:
+        """Training time so far, the same on every process (the slowest one's clock)."""
+        seconds = torch.tensor([state["elapsed_s"] + time.perf_counter() - start], dtype=torch.float64)
+        if distributed:
+            dist.all_reduce(seconds, op=dist.ReduceOp.MAX)
+        return float(seconds)
+
+    def save_checkpoint() -> None:
+        if master:
+            payload = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                       "state": dict(state), "rng": rng_states(), "config": to_dict(cfg), "world_size": world_size}
+            atomic_save(payload, run_dir / "checkpoints" / f"step{state['step']:08d}.pt")
+            prune_checkpoints(run_dir, cfg.run.keep_checkpoints)
+
+    def log(row: dict[str, Any]) -> None:
+        if master:
+            append_history(history_path, row)
+            if on_log:
+                on_log(row)
+
+    # -- the loop
+    budget_s = 60.0 * cfg.run.max_minutes
+    bar = tqdm(total=total_steps, initial=state["step"], desc=f"train {run_dir.name}", disable=not (progress and master), dynamic_ncols=True)
+    start = time.perf_counter()
+    out_of_time = False
+    while state["epoch"] < cfg.run.epochs and not out_of_time:
+        batches = epoch_batches(len(dataset), cfg.data.batch_size, state["epoch"], cfg.run.seed, rank, world_size)
+        loader = DataLoader(dataset, batch_sampler=batches[state["batch"] :], num_workers=cfg.data.num_workers,
+                            pin_memory=device.type == "cuda", persistent_workers=False)
+        net.train()
+        window = {"loss": 0.0, "correct": 0, "seen": 0, "t0": time.perf_counter()}
+        for wav, labels in loader:
+            spent = elapsed_s(start)
+            out_of_time = budget_s > 0 and spent >= budget_s
+            if out_of_time:
+                break
+            wav, labels = wav.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            progress_frac = max(state["step"] / total_steps, spent / budget_s if budget_s else 0.0)
+            lr = learning_rate(cfg.optim, progress_frac, warmup)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            if hasattr(criterion, "set_epoch"):
+                criterion.set_epoch(state["epoch"] + state["batch"] / batches_per_epoch)  # margin warm-up
+
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss, logits = ddp_net(wav, labels)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.optim.grad_clip > 0:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.optim.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+
+            state["step"] += 1
+            state["batch"] += 1
+            window["loss"] += float(loss) * len(labels)
+            window["correct"] += int((logits.argmax(dim=1) == labels).sum())
+            window["seen"] += len(labels)
+            bar.update(1)
+            if state["step"] % cfg.run.log_every_steps == 0 or state["batch"] == len(batches):
+                seconds = time.perf_counter() - window["t0"]
+                row = {"step": state["step"], "epoch": round(state["epoch"] + state["batch"] / len(batches), 4),
+                       "loss": round(window["loss"] / window["seen"], 5), "acc": round(window["correct"] / window["seen"], 4),
+                       "lr": f"{lr:.3e}", "samples_per_s": round(window["seen"] * world_size / seconds, 1),
+                       "elapsed_s": round(spent, 1)}
+                bar.set_postfix(loss=row["loss"], acc=row["acc"], lr=row["lr"], sps=row["samples_per_s"])
+                log(row)
+                window = {"loss": 0.0, "correct": 0, "seen": 0, "t0": time.perf_counter()}
+            if state["step"] % cfg.run.checkpoint_every_steps == 0 and state["batch"] < len(batches):
+                state["elapsed_s"], start = elapsed_s(start), time.perf_counter()
+                save_checkpoint()
+
+        if not out_of_time:  # a finished epoch: validate, then the epoch checkpoint
+            state["epoch"], state["batch"] = state["epoch"] + 1, 0
+            if cfg.data.val_trials and master:
+                val_eer = validate(model, cfg)
+                log({"step": state["step"], "epoch": state["epoch"], "val_eer": round(val_eer, 5)})
+                bar.write(f"epoch {state['epoch']}: validation EER {100 * val_eer:.2f} %")
+                if val_eer < state["best_eer"]:
+                    state["best_eer"] = val_eer
+                    models.save(model, run_dir / "best.pt", extra={"val_eer": val_eer, "step": state["step"], "epoch": state["epoch"]})
+        state["elapsed_s"], start = elapsed_s(start), time.perf_counter()
+        save_checkpoint()  # at every epoch end, and before stopping on the time budget
+    bar.close()
+
+    if master:
+        models.save(model, run_dir / "model.pt", extra={"train_seconds": state["elapsed_s"], "steps": state["step"], "epochs": state["epoch"]})
+        if out_of_time:
+            print(f"stopped on the time budget ({cfg.run.max_minutes:g} min) at step {state['step']}; rerun to continue")
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+    return run_dir
+
+
+def validate(model: nn.Module, cfg: ExperimentConfig) -> float:
+    """EER (fraction) of ``model`` on the held-out trial list ``cfg.data.val_trials``."""
+    from labkit.evaluate import score_trials  # evaluate sits below train; imported here to keep start-up light
+    from labkit.metrics import eer
+    from labkit.trials import read_trials
+
+    trials = read_trials(cfg.data.val_trials)
+    scores = score_trials(model, trials, cfg.data.root, batch_size=cfg.data.eval_batch_size,
+                          max_seconds=cfg.data.max_eval_seconds, progress=False)
+    return eer(scores, trials.labels)[0]
