@@ -47,6 +47,13 @@ class ModelConfig:
     two_embed_layers: bool = False
     squeeze_excitation: bool = False
     plain: bool = False  # no shortcuts: the "plain network" of the ResNet paper
+    # Geometry of the voxceleb_trainer peers (the defaults are WeSpeaker's and the thin ResNets'):
+    stem_kernel: int = 3  # first convolution: 3x3, or 7x7 (ResNetSE34L)
+    stem_stride: int = 1  # stride of the first convolution along frequency (ResNetSE34L: 2); never along time
+    stem_relu_first: bool = False  # stem conv (with bias) -> ReLU -> BN (ResNetSE34V2) instead of conv -> BN -> ReLU
+    relu_before_bn: bool = False  # blocks use conv -> ReLU -> BN (voxceleb_trainer) instead of conv -> BN -> ReLU
+    layer4_stride: int = 2  # stride of the last stage (ResNetSE34L: 1)
+    freq_pooling: str = "flatten"  # before pooling over time: "flatten" frequency into channels, or "mean" over it (ResNetSE34L)
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
 
 
