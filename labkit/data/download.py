@@ -1,0 +1,416 @@
+"""Fetching assets: local cache -> copy on a mounted Drive -> Google Drive -> HTTP(S) -> Hugging Face.
+
+Every byte is hashed while it streams into ``<file>.part``; only a file whose size and checksums
+match the registry is renamed to its final name, next to a ``<file>.verified`` marker that makes
+a second call a no-op. A dropped transfer resumes with ``Range`` + ``If-Range`` and accepts only
+``206`` with the matching ``Content-Range`` (a ``200`` restarts the file). A checksum mismatch
+deletes the download and moves on to the next source. Quota and permission refusals from
+Google Drive become one message listing what to try next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import inspect
+import json
+import os
+import re
+import shutil
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from tqdm.auto import tqdm
+
+from labkit.data.archives import ensure_free_space, open_parts, safe_extract
+from labkit.data.registry import Asset, AssetFile, Source, get_asset, load_registry
+
+CHUNK = 1 << 20  # bytes read per network/disk call
+COLAB_DRIVE = Path("/content/drive")  # where Colab mounts Google Drive
+KAIST_KEY_ENV = "LABKIT_KAIST_KEY"  # the per-user KAIST key comes from here or an argument, never from a file
+DRIVE_CACHE_ENV = "LABKIT_DRIVE_CACHE"  # folder on the mounted Drive that keeps verified archives between sessions
+DEFAULT_DRIVE_CACHE = COLAB_DRIVE / "MyDrive" / "labkit_cache"
+QUOTA_PATTERN = re.compile(r"too many users|quota|rate limit|cannot retrieve the public link|permission", re.I)
+
+
+class DownloadError(RuntimeError):
+    """No source could deliver a verified file; the message says what was tried and what to do."""
+
+
+class QuotaError(DownloadError):
+    """Google Drive refused the file (download quota or sharing permission)."""
+
+
+def quota_message(file: str, detail: str = "") -> str:
+    """The one message for a Drive quota/permission refusal, with the alternatives in order."""
+    detail = " ".join(detail.split())  # gdown wraps its text across lines
+    return (
+        f"Google Drive refused {file}: too many people downloaded it recently, or it is not shared publicly.\n"
+        + (f"  (Drive said: {detail[:300]})\n" if detail else "")
+        + "Next things to try:\n"
+        "  1. wait: the quota resets within 24 hours; finished files are kept, so just rerun the cell;\n"
+        "  2. in Drive, copy the course file into your own Drive ('Make a copy'), mount Drive and pass\n"
+        f"     drive_cache= (or set {DRIVE_CACHE_ENV}) to the folder holding it: it is used before any download;\n"
+        "  3. Hugging Face: labkit download ASSET --source hf;\n"
+        f"  4. request a KAIST key (https://mm.kaist.ac.kr/datasets/voxceleb/) and set {KAIST_KEY_ENV} (never in a notebook)."
+    )
+
+
+# ---------------------------------------------------------------- disk, Colab, markers
+
+
+def is_on_drive_mount(path: str | Path, mount: Path = COLAB_DRIVE) -> bool:
+    """True when ``path`` lies on Colab's Google Drive mount (slow, quota-limited, not for datasets)."""
+    return Path(os.path.abspath(path)).is_relative_to(mount)
+
+
+def refuse_drive_mount(path: str | Path, mount: Path = COLAB_DRIVE) -> None:
+    """Raise ValueError if data would be written onto the Drive mount instead of the local disk."""
+    if is_on_drive_mount(path, mount):
+        raise ValueError(
+            f"{path} is on the Google Drive mount; extract data to the local disk (e.g. /content/data) "
+            "and keep only verified archives on Drive (persist_to_drive)."
+        )
+
+
+def default_data_root() -> Path:
+    """/content/data on Colab (local disk, fast), ./data elsewhere."""
+    return Path("/content/data") if Path("/content").is_dir() and COLAB_DRIVE.parent.exists() else Path("data")
+
+
+def marker_path(path: Path) -> Path:
+    """The ``<file>.verified`` marker written only after a file matched the registry."""
+    return path.with_name(path.name + ".verified")
+
+
+class _Hashes:
+    """md5 + sha256 + byte count, updated as bytes stream past."""
+
+    def __init__(self) -> None:
+        self.md5, self.sha256, self.size = hashlib.md5(), hashlib.sha256(), 0
+
+    def update(self, chunk: bytes) -> None:
+        self.md5.update(chunk)
+        self.sha256.update(chunk)
+        self.size += len(chunk)
+
+    def feed_file(self, path: Path) -> "_Hashes":
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                self.update(chunk)
+        return self
+
+    def mismatch(self, expected: AssetFile) -> str:
+        """Empty when size and every published checksum agree, else what differs."""
+        problems = []
+        if expected.size is not None and self.size != expected.size:
+            problems.append(f"size {self.size} != {expected.size}")
+        if expected.md5 and self.md5.hexdigest() != expected.md5:
+            problems.append(f"md5 {self.md5.hexdigest()} != {expected.md5}")
+        if expected.sha256 and self.sha256.hexdigest() != expected.sha256:
+            problems.append(f"sha256 {self.sha256.hexdigest()} != {expected.sha256}")
+        return ", ".join(problems)
+
+
+def file_hashes(path: str | Path) -> dict[str, str | int]:
+    """Size, md5 and sha256 of a file on disk."""
+    h = _Hashes().feed_file(Path(path))
+    return {"size": h.size, "md5": h.md5.hexdigest(), "sha256": h.sha256.hexdigest()}
+
+
+def is_verified(path: Path, expected: AssetFile) -> bool:
+    """True when ``path`` exists with a marker whose checksums still match the registry entry."""
+    marker = marker_path(path)
+    if not (path.is_file() and marker.is_file()):
+        return False
+    try:
+        record = json.loads(marker.read_text())
+    except ValueError:
+        return False
+    return (
+        record.get("size") == path.stat().st_size
+        and (not expected.md5 or record.get("md5") == expected.md5)
+        and (not expected.sha256 or record.get("sha256") == expected.sha256)
+    )
+
+
+def _publish(part: Path, final: Path, hashes: _Hashes, expected: AssetFile, origin: str) -> Path:
+    """Check a finished ``.part`` file; rename it to ``final`` and write its marker, or delete it."""
+    problem = hashes.mismatch(expected)
+    if problem:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"{final.name} from {origin} failed verification ({problem}); deleted it")
+    if not (expected.md5 or expected.sha256):
+        print(f"note: the registry has no checksum for {final.name}; its sha256 is {hashes.sha256.hexdigest()} "
+              f"(size {hashes.size}); pin it in labkit/data/assets.yaml")
+    os.replace(part, final)  # the final name only ever holds a verified file
+    record = {"size": hashes.size, "md5": hashes.md5.hexdigest(), "sha256": hashes.sha256.hexdigest(), "source": origin}
+    marker_path(final).write_text(json.dumps(record, indent=1))
+    return final
+
+
+def _copy_stream(src: BinaryIO, dst: BinaryIO, hashes: _Hashes, bar: tqdm) -> None:
+    """Copy a stream chunk by chunk, hashing and counting as it goes."""
+    for chunk in iter(lambda: src.read(CHUNK), b""):
+        dst.write(chunk)
+        hashes.update(chunk)
+        bar.update(len(chunk))
+
+
+# ---------------------------------------------------------------- the sources
+
+
+def copy_verified(src: Path, final: Path, expected: AssetFile, progress: bool = True) -> Path:
+    """Copy a file (e.g. from the Drive mount) through ``.part``, hashing it on the way."""
+    part = final.with_name(final.name + ".part")
+    hashes = _Hashes()
+    with open(src, "rb") as fin, open(part, "wb") as fout, _bar(final.name, src.stat().st_size, 0, progress) as bar:
+        _copy_stream(fin, fout, hashes, bar)
+    return _publish(part, final, hashes, expected, f"copy of {src}")
+
+
+def _bar(name: str, total: int | None, initial: int, progress: bool) -> tqdm:
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, desc=name, disable=not progress, leave=False)
+
+
+def _validator_path(part: Path) -> Path:
+    return part.with_name(part.name + ".json")  # ETag / Last-Modified of the server copy being resumed
+
+
+def _parse_content_range(value: str | None) -> tuple[int, int] | None:
+    """``bytes START-END/TOTAL`` -> (START, TOTAL or -1)."""
+    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", (value or "").strip())
+    if not match:
+        return None
+    return int(match[1]), int(match[3]) if match[3] != "*" else -1
+
+
+def _looks_like_html(response: http.client.HTTPResponse) -> bool:
+    return "text/html" in (response.headers.get("Content-Type") or "")
+
+
+def _html_refusal(url: str, file: str, page: bytes) -> DownloadError:
+    """An HTML page instead of the file: a Drive quota/permission page, or a login/error page."""
+    text = re.sub(r"<[^>]+>", " ", page.decode("utf-8", "replace"))
+    if QUOTA_PATTERN.search(text):
+        return QuotaError(quota_message(file, text))
+    return DownloadError(f"{url} returned an HTML page instead of {file}: {' '.join(text.split())[:200]}")
+
+
+def http_download(
+    url: str,
+    final: Path,
+    expected: AssetFile,
+    timeout: float = 60.0,
+    retries: int = 5,
+    backoff: float = 2.0,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` to ``final`` through a resumable, hashed ``.part`` file; return ``final``."""
+    part = final.with_name(final.name + ".part")
+    validator_file = _validator_path(part)
+    last_error: Exception | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))  # exponential backoff between tries
+        have = part.stat().st_size if part.exists() else 0
+        validator = json.loads(validator_file.read_text()) if have and validator_file.exists() else {}
+        headers = {"User-Agent": "labkit"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+            if validator.get("etag") or validator.get("last_modified"):
+                headers["If-Range"] = validator.get("etag") or validator["last_modified"]  # changed file -> 200
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
+                if _looks_like_html(response) and not final.name.endswith((".html", ".htm")):
+                    raise _html_refusal(url, final.name, response.read(1 << 16))
+                start = (_parse_content_range(response.headers.get("Content-Range")) or (-1, 0))[0]
+                if response.status == 206 and start != have:  # bytes we did not ask for: discard, start over
+                    part.unlink(missing_ok=True)
+                    last_error = DownloadError(f"206 for bytes from {start}, asked from {have}")
+                    continue
+                if response.status != 206:
+                    have = 0  # a 200 (the server ignored Range, or If-Range saw a changed file) restarts the file
+                length = response.headers.get("Content-Length")
+                total = have + int(length) if length is not None else expected.size
+                validator_file.write_text(json.dumps({
+                    "etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}))
+                hashes = _Hashes().feed_file(part) if have else _Hashes()  # the kept prefix is hashed once
+                with open(part, "ab" if have else "wb") as out, _bar(final.name, total, have, progress) as bar:
+                    _copy_stream(response, out, hashes, bar)
+                if total is not None and hashes.size != total:
+                    raise http.client.IncompleteRead(b"", total - hashes.size)
+            validator_file.unlink(missing_ok=True)
+            return _publish(part, final, hashes, expected, url)
+        except urllib.error.HTTPError as error:
+            if error.code == 416:  # our part is longer than the file: start over
+                part.unlink(missing_ok=True)
+                last_error = error
+                continue
+            if error.code in (408, 429) or error.code >= 500:
+                last_error = error
+                continue
+            raise DownloadError(f"{url}: HTTP {error.code} {error.reason}") from error
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError) as error:
+            last_error = error  # dropped or stalled transfer: keep the part, resume next try
+    reason = getattr(last_error, "reason", None) or last_error
+    raise DownloadError(f"{url}: gave up after {retries + 1} tries ({type(last_error).__name__}: {reason}); "
+                        f"the partial file {part.name} is kept and the next run resumes it")
+
+
+def drive_download(file_id: str, final: Path, expected: AssetFile, timeout: float = 60.0, retries: int = 5) -> Path:
+    """Fetch a Google Drive file with gdown (5.x or 6.x) into a staging name, then verify it."""
+    import gdown
+
+    staging = final.with_name(final.name + ".gdown")  # gdown's output; only verified bytes get the final name
+    kwargs = {"id": file_id, "output": str(staging), "resume": True, "quiet": False}
+    accepted = inspect.signature(gdown.download).parameters
+    kwargs.update({k: v for k, v in (("retries", retries), ("timeout", timeout)) if k in accepted})
+    refused = getattr(getattr(gdown, "exceptions", None), "FileURLRetrievalError", ())
+    try:
+        gdown.download(**kwargs)
+    except refused as error:  # quota or permission, text wrapped across lines
+        raise QuotaError(quota_message(final.name, str(error))) from error
+    if not staging.is_file():
+        raise DownloadError(f"Google Drive id {file_id}: gdown finished without writing {staging}")
+    return _publish(staging, final, _Hashes().feed_file(staging), expected, f"Google Drive id {file_id}")
+
+
+# ---------------------------------------------------------------- one file, one asset
+
+
+@dataclass
+class FetchOptions:
+    """How to fetch: which source kinds, the KAIST key, the Drive cache, network patience."""
+
+    sources: tuple[str, ...] = ("drive-mount", "drive", "http", "kaist", "hf")  # kinds tried, in registry order
+    key: str = ""  # KAIST key; empty = $LABKIT_KAIST_KEY
+    drive_cache: str = ""  # folder with copies on the Drive mount; empty = $LABKIT_DRIVE_CACHE or MyDrive/labkit_cache
+    timeout: float = 60.0
+    retries: int = 5
+    backoff: float = 2.0
+    progress: bool = True
+
+
+def source_kind(source: Source) -> str:
+    """"drive", "hf", "kaist" (HTTP with a per-user key) or "http"."""
+    return "kaist" if source.needs_key else source.kind
+
+
+def _drive_cache(options: FetchOptions) -> Path:
+    return Path(options.drive_cache or os.environ.get(DRIVE_CACHE_ENV) or DEFAULT_DRIVE_CACHE)
+
+
+def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOptions) -> Path:
+    """One verified file of ``asset`` in ``dest``: reuse, copy from the Drive cache, or download."""
+    final = dest / expected.name
+    if is_verified(final, expected):
+        return final
+    if final.exists():  # e.g. copied in by hand: verify it instead of downloading again
+        try:
+            return _adopt(final, expected)
+        except DownloadError as error:
+            print(f"note: {error}")
+    attempts: list[str] = []
+    quota: QuotaError | None = None
+    cached = _drive_cache(options) / expected.name
+    if "drive-mount" in options.sources and cached.is_file():
+        try:
+            return copy_verified(cached, final, expected, options.progress)
+        except DownloadError as error:
+            attempts.append(str(error))
+    for source in asset.sources:
+        kind = source_kind(source)
+        if kind not in options.sources:
+            continue
+        try:
+            if kind == "drive":
+                file_id = source.drive_ids.get(expected.name, "")
+                if not file_id:
+                    attempts.append(f"Google Drive: no course id for {expected.name} yet (skipped)")
+                    continue
+                return drive_download(file_id, final, expected, options.timeout, options.retries)
+            key = options.key or os.environ.get(KAIST_KEY_ENV, "")
+            if source.needs_key and not key:
+                attempts.append(f"{source.describe()}: needs your KAIST key ({KAIST_KEY_ENV} or --key; skipped)")
+                continue
+            url = source.url(expected.name, key)
+            return http_download(url, final, expected, options.timeout, options.retries, options.backoff, options.progress)
+        except QuotaError as error:
+            quota = error
+            attempts.append(f"{source.describe()}: quota/permission refusal")
+        except DownloadError as error:
+            attempts.append(str(error).replace(key, "<key>") if source.needs_key and key else str(error))
+    tried = "\n  - ".join(attempts) or "no source of the selected kinds"
+    message = f"could not get a verified {expected.name} ({asset.name}). Tried:\n  - {tried}"
+    raise (QuotaError(f"{message}\n{quota}") if quota else DownloadError(message))
+
+
+def _adopt(final: Path, expected: AssetFile) -> Path:
+    """Verify a file that is already at its final name; keep it aside (``.mismatch``) if it is wrong."""
+    hashes = _Hashes().feed_file(final)
+    problem = hashes.mismatch(expected)
+    if problem:
+        os.replace(final, final.with_name(final.name + ".mismatch"))
+        raise DownloadError(f"existing {final} does not match the registry ({problem}); moved it to {final.name}.mismatch")
+    record = {"size": hashes.size, "md5": hashes.md5.hexdigest(), "sha256": hashes.sha256.hexdigest(), "source": "existing file"}
+    marker_path(final).write_text(json.dumps(record, indent=1))
+    return final
+
+
+def fetch(name: str, dest: str | Path, options: FetchOptions | None = None, extract: bool = True,
+          registry: dict[str, Asset] | None = None) -> Path:
+    """Download (or reuse) every file of asset ``name`` into ``dest``, verify, unpack; return where it unpacked."""
+    options = options or FetchOptions()
+    asset = get_asset(name, registry)
+    dest = Path(dest)
+    refuse_drive_mount(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    missing = [f for f in asset.files if not is_verified(dest / f.name, f)]
+    ensure_free_space(dest, sum(f.size or 0 for f in missing) or (asset.approx_bytes if missing else 0), f"downloading {name}")
+    paths = [fetch_file(asset, f, dest, options) for f in asset.files]
+    target = dest / asset.unpack_to
+    if asset.unpack_format == "none":
+        target.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            if path.parent.resolve() != target.resolve():
+                shutil.copy2(path, target / path.name)
+        return target
+    if extract:
+        with open_parts(paths) as archive:
+            safe_extract(archive, target, kind=asset.unpack_format, progress=options.progress)
+    return target
+
+
+def download(names: Iterable[str], dest: str | Path, options: FetchOptions | None = None, extract: bool = True) -> list[Path]:
+    """``labkit download``: fetch several assets; return where each unpacked."""
+    registry = load_registry()
+    return [fetch(name, dest, options, extract, registry) for name in names]
+
+
+# ---------------------------------------------------------------- keeping archives on Drive between sessions
+
+
+def persist_to_drive(name: str, dest: str | Path, drive_cache: str | Path | None = None,
+                     registry: dict[str, Asset] | None = None) -> list[Path]:
+    """Copy the verified files of asset ``name`` from ``dest`` into the Drive cache (atomically)."""
+    asset = get_asset(name, registry)
+    cache = Path(drive_cache or os.environ.get(DRIVE_CACHE_ENV) or DEFAULT_DRIVE_CACHE)
+    cache.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for expected in asset.files:
+        src, out = Path(dest) / expected.name, cache / expected.name
+        if not is_verified(src, expected):
+            raise DownloadError(f"{src} is not a verified download of {name}; run labkit download {name} first")
+        if not is_verified(out, expected):
+            tmp = out.with_name(out.name + ".part")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, out)
+            shutil.copyfile(marker_path(src), marker_path(out))
+        saved.append(out)
+    return saved

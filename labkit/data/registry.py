@@ -1,0 +1,132 @@
+"""The asset table: every downloadable file of the lab, its checksums and where to get it.
+
+The facts live in ``assets.yaml`` beside this module (one place for each fact); this module
+only reads that file into small dataclasses and turns a source into a URL for one file.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ASSETS_FILE = Path(__file__).with_name("assets.yaml")
+SOURCE_KINDS = ("drive", "http", "hf")
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    """One file of an asset with what it must hash to (empty checksum = not published)."""
+
+    name: str
+    size: int | None = None
+    md5: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place an asset can come from: a Google Drive id per file, or a URL template."""
+
+    kind: str  # "drive", "http" or "hf"
+    template: str = ""  # URL with {file} (and {key} for KAIST); empty for drive
+    drive_ids: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def needs_key(self) -> bool:
+        """True for the KAIST mirror, whose URLs carry a per-user key."""
+        return "{key}" in self.template
+
+    def url(self, file: str, key: str = "") -> str:
+        """The URL of ``file`` at this source (drive sources have ids, not URLs)."""
+        return self.template.format(file=urllib.parse.quote(file), key=urllib.parse.quote(key))
+
+    def describe(self) -> str:
+        """A short human name: the host of the URL, or 'Google Drive'."""
+        if self.kind == "drive":
+            return "Google Drive (course copy)"
+        return f"{self.kind} {urllib.parse.urlsplit(self.template).netloc}"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A named asset: files, sources in order of preference, how it unpacks, licence."""
+
+    name: str
+    description: str
+    files: tuple[AssetFile, ...]
+    sources: tuple[Source, ...]
+    unpack_format: str = "none"  # "zip", "tar" or "none"
+    unpack_to: str = "."  # relative to the download destination
+    approx_bytes: int = 0
+    licence: str = ""
+    citation: str = ""
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes to download: the exact sizes when published, else the approximate size."""
+        exact = sum(f.size or 0 for f in self.files)
+        return exact if all(f.size for f in self.files) else max(exact, self.approx_bytes)
+
+
+def _hf_template(spec: dict, where: str) -> str:
+    """The resolve URL of a Hugging Face file: huggingface.co/[datasets/]repo/resolve/revision/path."""
+    missing = {"repo", "path"} - set(spec)
+    if missing:
+        raise ValueError(f"{where}: hf source needs {sorted(missing)}")
+    prefix = "datasets/" if spec.get("type", "model") == "dataset" else ""
+    return f"https://huggingface.co/{prefix}{spec['repo']}/resolve/{spec.get('revision', 'main')}/{spec['path']}"
+
+
+def _parse_source(entry: dict, where: str) -> Source:
+    if not isinstance(entry, dict) or len(entry) != 1 or next(iter(entry)) not in SOURCE_KINDS:
+        raise ValueError(f"{where}: expected one of {SOURCE_KINDS} as a single key, got {entry!r}")
+    kind, spec = next(iter(entry.items()))
+    if kind == "drive":
+        return Source("drive", drive_ids={str(k): str(v or "") for k, v in spec.items()})
+    if kind == "hf":
+        return Source("hf", template=_hf_template(spec, where))
+    return Source("http", template=str(spec))
+
+
+def _parse_asset(name: str, entry: dict, where: str) -> Asset:
+    if not isinstance(entry, dict) or not entry.get("files") or not entry.get("sources"):
+        raise ValueError(f"{where}: asset {name!r} needs 'files' and 'sources'")
+    files = tuple(AssetFile(**f) for f in entry["files"])
+    sources = tuple(_parse_source(s, f"{where}: asset {name!r}") for s in entry["sources"])
+    unpack = entry.get("unpack", {})
+    if unpack.get("format", "none") not in ("zip", "tar", "none"):
+        raise ValueError(f"{where}: asset {name!r}: unpack format must be zip, tar or none")
+    return Asset(
+        name=name,
+        description=entry.get("description", ""),
+        files=files,
+        sources=sources,
+        unpack_format=unpack.get("format", "none"),
+        unpack_to=unpack.get("to", "."),
+        approx_bytes=int(entry.get("approx_bytes", 0)),
+        licence=entry.get("licence", ""),
+        citation=entry.get("citation", ""),
+    )
+
+
+def load_registry(path: str | Path = ASSETS_FILE) -> dict[str, Asset]:
+    """Read the asset table (``assets.yaml`` by default) into ``{name: Asset}``."""
+    path = Path(path)
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(entries, dict):
+        raise ValueError(f"{path}: expected a mapping of asset names to entries")
+    return {name: _parse_asset(name, entry, str(path)) for name, entry in entries.items()}
+
+
+def get_asset(name: str, registry: dict[str, Asset] | None = None) -> Asset:
+    """One asset by name, with the list of known names if it is not there."""
+    registry = load_registry() if registry is None else registry
+    if name not in registry:
+        raise ValueError(f"unknown asset {name!r}; known assets: {', '.join(sorted(registry))}")
+    return registry[name]

@@ -1,0 +1,118 @@
+"""A real HTTP server on 127.0.0.1 for download tests: Range requests, ETags and injected faults.
+
+    with FileServer() as server:
+        server.add("/a.bin", data, drop_after=1000)   # first GET stops after 1000 body bytes
+        url = server.url("/a.bin")
+
+``server.sent[path]`` counts the body bytes actually sent; ``server.log`` keeps (method, path, headers).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Served:
+    """One served file and the faults to inject when it is requested."""
+
+    data: bytes
+    etag: str = '"v1"'
+    drop_after: int | None = None  # close the connection after this many body bytes ...
+    drops: int = 1  # ... on this many GETs
+    ignore_range: bool = False  # answer Range requests with 200 and the whole file
+    corrupt: bool = False  # flip one byte in the middle of every body
+    status: int = 200  # e.g. 404
+    delay: float = 0.0  # seconds to wait before answering (timeouts)
+    content_type: str = "application/octet-stream"
+
+
+class FileServer:
+    """Threaded ``http.server`` serving in-memory files, with per-path fault injection."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, Served] = {}
+        self.sent: Counter[str] = Counter()
+        self.log: list[tuple[str, str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.handle_error = lambda request, address: None  # clients hanging up early is part of the tests
+
+    def add(self, path: str, data: bytes, **faults) -> str:
+        """Serve ``data`` at ``path``; return its URL."""
+        self.files[path] = Served(data, **faults)
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def gets(self, path: str) -> list[dict[str, str]]:
+        """Headers of every GET of ``path``, in order."""
+        return [headers for method, p, headers in self.log if method == "GET" and p == path]
+
+    def __enter__(self) -> "FileServer":
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet test output
+                pass
+
+            def do_HEAD(self) -> None:
+                self._answer(body=False)
+
+            def do_GET(self) -> None:
+                self._answer(body=True)
+
+            def _answer(self, body: bool) -> None:
+                path = self.path.split("?")[0]
+                with server.lock:
+                    server.log.append((self.command, self.path, dict(self.headers)))
+                served = server.files.get(path)
+                if served is None or served.status != 200:
+                    self.send_error(served.status if served else 404)
+                    return
+                time.sleep(served.delay)
+                data, start, status = served.data, 0, 200
+                match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+                if_range = self.headers.get("If-Range")
+                if match and not served.ignore_range and (if_range is None or if_range == served.etag):
+                    start = int(match[1])
+                    end = int(match[2]) + 1 if match[2] else len(data)
+                    if start >= len(data):
+                        self.send_error(416)
+                        return
+                    data, status = data[start:end], 206
+                if served.corrupt and data:
+                    data = data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) + data[len(data) // 2 + 1 :]
+                self.send_response(status)
+                self.send_header("Content-Type", served.content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("ETag", served.etag)
+                self.send_header("Accept-Ranges", "bytes")
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{start + len(data) - 1}/{len(served.data)}")
+                self.end_headers()
+                if not body:
+                    return
+                if served.drop_after is not None and served.drops > 0:
+                    served.drops -= 1
+                    data = data[: served.drop_after]
+                    self.close_connection = True
+                self.wfile.write(data)
+                with server.lock:
+                    server.sent[path] += len(data)
+
+        return Handler

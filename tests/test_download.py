@@ -1,0 +1,195 @@
+"""Downloads against a real HTTP server on 127.0.0.1: resume, ignored Range, corruption, 404,
+timeouts, a Drive quota page, idempotence, the Drive cache and the disk-space check."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import textwrap
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+
+from httpserver import FileServer
+from labkit.data.archives import NotEnoughSpace
+from labkit.data.download import (
+    DownloadError,
+    FetchOptions,
+    QuotaError,
+    fetch,
+    is_verified,
+    marker_path,
+    persist_to_drive,
+    quota_message,
+    refuse_drive_mount,
+)
+from labkit.data.registry import load_registry
+
+DATA = bytes(range(256)) * 1200  # 307,200 bytes
+FAST = dict(timeout=2.0, retries=2, backoff=0.01, progress=False, sources=("http", "kaist", "hf"))
+QUOTA_PAGE = b"""<html><head><title>Google Drive - Quota exceeded</title></head><body>
+<p class="uc-error-caption">Sorry, you can't view or download this file at this time.</p>
+<p class="uc-error-subcaption">Too many users have viewed or downloaded this file recently. Please try accessing
+the file again later.</p></body></html>"""
+
+
+@pytest.fixture
+def server():
+    with FileServer() as s:
+        yield s
+
+
+def registry_for(tmp_path: Path, urls: list[str], data: bytes = DATA, name: str = "blob.bin", unpack: str = "none"):
+    """A one-asset registry whose sources are the given URL templates."""
+    entry = {
+        "test_asset": {
+            "files": [{"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                       "md5": hashlib.md5(data).hexdigest()}],
+            "sources": [{"http": u} for u in urls],
+            "unpack": {"format": unpack, "to": "out"},
+        }
+    }
+    path = tmp_path / "assets.yaml"
+    path.write_text(json.dumps(entry))  # JSON is YAML
+    return load_registry(path)
+
+
+def test_dropped_transfer_resumes_with_range_and_if_range(server, tmp_path):
+    url = server.add("/blob.bin", DATA, drop_after=100_000)
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    final = tmp_path / "d" / "blob.bin"
+    assert final.read_bytes() == DATA and is_verified(final, load_registry(tmp_path / "assets.yaml")["test_asset"].files[0])
+    first, second = server.gets("/blob.bin")
+    assert "Range" not in first
+    assert second["Range"] == "bytes=100000-" and second["If-Range"] == '"v1"'
+    assert server.sent["/blob.bin"] == len(DATA)  # nothing sent twice
+    assert not list((tmp_path / "d").glob("*.part*"))
+
+
+def test_server_ignoring_range_restarts_the_file(server, tmp_path):
+    url = server.add("/blob.bin", DATA, drop_after=100_000, ignore_range=True)
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+    assert server.sent["/blob.bin"] == 100_000 + len(DATA)  # the 200 answer was taken from byte 0
+
+
+def test_changed_file_on_server_restarts_via_if_range(server, tmp_path):
+    url = server.add("/blob.bin", DATA, drop_after=100_000, etag='"old"')
+    with pytest.raises(DownloadError):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**{**FAST, "retries": 0}), registry=registry_for(tmp_path, [url]))
+    assert (tmp_path / "d" / "blob.bin.part").stat().st_size == 100_000
+    server.files["/blob.bin"].etag = '"new"'  # the server copy changed: If-Range must not splice the two
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+    assert server.gets("/blob.bin")[-1]["If-Range"] == '"old"'
+
+
+def test_corrupt_source_is_deleted_and_the_next_source_used(server, tmp_path):
+    bad = server.add("/bad/blob.bin", DATA, corrupt=True)
+    good = server.add("/good/blob.bin", DATA)
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [bad, good]))
+    final = tmp_path / "d" / "blob.bin"
+    assert final.read_bytes() == DATA
+    assert json.loads(marker_path(final).read_text())["source"] == good
+
+
+def test_no_unverified_final_file_when_every_source_is_corrupt(server, tmp_path):
+    urls = [server.add("/a/blob.bin", DATA, corrupt=True), server.add("/b/blob.bin", DATA, corrupt=True)]
+    with pytest.raises(DownloadError, match="failed verification") as error:
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, urls))
+    assert "/a/blob.bin" in str(error.value) and "/b/blob.bin" in str(error.value)
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == []
+
+
+def test_404_gives_a_clear_error(server, tmp_path):
+    url = server.url("/missing.bin")
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert len(server.gets("/missing.bin")) == 1  # a 404 is not retried
+
+
+def test_timeout_gives_up_after_bounded_retries(server, tmp_path):
+    url = server.add("/slow.bin", DATA, delay=1.0)
+    options = FetchOptions(**{**FAST, "timeout": 0.2, "retries": 1})
+    with pytest.raises(DownloadError, match=r"gave up after 2 tries.*timed out"):
+        fetch("test_asset", tmp_path / "d", options, registry=registry_for(tmp_path, [url]))
+    assert len(server.gets("/slow.bin")) == 2
+    assert not (tmp_path / "d" / "blob.bin").exists()
+
+
+def test_drive_quota_page_maps_to_the_quota_message(server, tmp_path):
+    url = server.add("/uc", QUOTA_PAGE, content_type="text/html; charset=utf-8")
+    with pytest.raises(QuotaError) as error:
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    text = str(error.value)
+    for alternative in ("wait", "your own Drive", "--source hf", "KAIST key", "LABKIT_KAIST_KEY"):
+        assert alternative in text
+    assert "Too many users have viewed or downloaded this file recently" in text
+    assert not (tmp_path / "d" / "blob.bin").exists()
+
+
+def test_gdown_wrapped_refusal_text_is_unwrapped():
+    # gdown wraps the Drive sub-caption into lines (textwrap.wrap) inside FileURLRetrievalError
+    caption = "Too many users have viewed or downloaded this file recently. Please try accessing the file again later."
+    wrapped = "Failed to retrieve file url:\n\n" + textwrap.indent("\n".join(textwrap.wrap(caption, 40)), "\t")
+    message = quota_message("vox1_test_wav.zip", wrapped)
+    assert caption in message and "vox1_test_wav.zip" in message
+
+
+def test_second_fetch_is_a_no_op(server, tmp_path):
+    url = server.add("/blob.bin", DATA)
+    registry = registry_for(tmp_path, [url])
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
+    assert len(server.gets("/blob.bin")) == 1
+
+
+def test_existing_file_without_marker_is_verified_not_downloaded(server, tmp_path):
+    url = server.add("/blob.bin", DATA)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "blob.bin").write_bytes(DATA)
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert server.gets("/blob.bin") == [] and marker_path(tmp_path / "d" / "blob.bin").exists()
+
+
+def test_kaist_source_needs_a_key_and_never_shows_it(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("LABKIT_KAIST_KEY", raising=False)
+    template = server.url("/dl?key={key}&file={file}")
+    registry = registry_for(tmp_path, [template])
+    with pytest.raises(DownloadError, match="needs your KAIST key"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
+    with pytest.raises(DownloadError) as error:  # /dl is not served: 404, and the key is masked
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST, key="s3cret"), registry=registry)
+    assert "s3cret" not in str(error.value) and "<key>" in str(error.value)
+    assert server.log[-1][1] == "/dl?key=s3cret&file=blob.bin"
+
+
+def test_low_disk_refuses_with_the_space_needed(server, tmp_path, monkeypatch):
+    url = server.add("/blob.bin", DATA)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(NotEnoughSpace, match=r"needs 0\.00 GB.*0\.00 GB free"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert server.gets("/blob.bin") == []
+
+
+def test_drive_copy_is_restored_before_any_download(server, tmp_path):
+    url = server.add("/blob.bin", DATA)
+    registry = registry_for(tmp_path, [url])
+    drive = tmp_path / "drive" / "MyDrive" / "labkit_cache"  # stands in for the Colab mount
+    options = FetchOptions(**{**FAST, "sources": ("drive-mount", "http"), "drive_cache": str(drive)})
+    fetch("test_asset", tmp_path / "session1", options, registry=registry)
+    persist_to_drive("test_asset", tmp_path / "session1", drive, registry=registry)
+    assert (drive / "blob.bin").read_bytes() == DATA and not list(drive.glob("*.part"))
+    fetch("test_asset", tmp_path / "session2", options, registry=registry)  # a new session: local disk is empty
+    assert (tmp_path / "session2" / "blob.bin").read_bytes() == DATA
+    assert len(server.gets("/blob.bin")) == 1
+    assert json.loads(marker_path(tmp_path / "session2" / "blob.bin").read_text())["source"].startswith("copy of")
+
+
+def test_data_is_never_extracted_onto_the_drive_mount():
+    with pytest.raises(ValueError, match="local disk"):
+        refuse_drive_mount("/content/drive/MyDrive/voxceleb")
+    refuse_drive_mount("/content/data/voxceleb")

@@ -1,0 +1,61 @@
+"""The asset table: it loads, its facts agree with the published ones, and bad entries are named."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from labkit.data.download import FetchOptions, DownloadError, fetch
+from labkit.data.registry import get_asset, load_registry
+
+
+def test_every_asset_has_files_sources_licence_and_citation():
+    registry = load_registry()
+    assert {"voxceleb1_test", "voxceleb1_o_cleaned", "voxceleb2_dev", "vaessen_subsets", "wespeaker_resnet34"} <= set(registry)
+    for asset in registry.values():
+        assert asset.files and asset.sources and asset.licence and asset.citation, asset.name
+        for f in asset.files:
+            assert len(f.md5) in (0, 32) and len(f.sha256) in (0, 64), f.name
+
+
+def test_voxceleb2_parts_add_up_to_the_published_size():
+    vox2 = get_asset("voxceleb2_dev")
+    assert [f.name for f in vox2.files] == [f"vox2_dev_aac_parta{c}" for c in "abcdefgh"]
+    assert vox2.total_bytes == 7 * 10_737_418_240 + 2_315_355_528
+
+
+def test_subset_list_checksums_match_the_published_files(fixtures_dir):
+    for f in get_asset("vaessen_subsets").files:
+        data = (fixtures_dir / "voxceleb" / "subsets" / f.name).read_bytes()
+        assert len(data) == f.size and hashlib.sha256(data).hexdigest() == f.sha256
+
+
+def test_source_urls():
+    vox2 = get_asset("voxceleb2_dev")
+    drive, kaist, hf = vox2.sources
+    assert hf.url("vox2_dev_aac_partah") == "https://huggingface.co/datasets/ProgramComputer/voxceleb/resolve/main/vox2/vox2_dev_aac_partah"
+    assert kaist.needs_key and kaist.url("vox2_dev_aac_partaa", key="k&y") == \
+        "https://cn01.mmai.io/download/voxceleb?key=k%26y&file=vox2_dev_aac_partaa"
+    assert drive.kind == "drive" and set(drive.drive_ids) == {f.name for f in vox2.files}
+
+
+def test_empty_drive_id_is_skipped_with_a_note(tmp_path):
+    options = FetchOptions(sources=("drive",), progress=False)
+    with pytest.raises(DownloadError, match="no course id for veri_test2.txt yet"):
+        fetch("voxceleb1_o_cleaned", tmp_path, options)
+
+
+def test_unknown_asset_lists_the_known_ones():
+    with pytest.raises(ValueError, match="known assets: .*voxceleb1_test"):
+        get_asset("voxceleb3")
+
+
+def test_bad_entry_names_the_file(tmp_path):
+    path = tmp_path / "assets.yaml"
+    path.write_text("a:\n  files: [{name: x}]\n  sources: [{ftp: 'x'}]\n")
+    with pytest.raises(ValueError, match=f"{path}.*asset 'a'"):
+        load_registry(path)
+    path.write_text("a: [unclosed\n")
+    with pytest.raises(ValueError, match=f"{path}: not valid YAML"):
+        load_registry(path)
