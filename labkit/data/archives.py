@@ -228,7 +228,7 @@ def _zip_plan(zf: zipfile.ZipFile, target: Path, max_ratio: float) -> list[tuple
         if stat.S_ISLNK(mode):
             _check_link(target, path, zf.read(info).decode("utf-8", "replace"), info.filename)
             plan.append((info, path, "link"))
-        elif mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise UnsafeArchive(f"member {info.filename!r}: device or special file")
         elif info.is_dir():
             plan.append((info, path, "dir"))
@@ -298,6 +298,7 @@ def safe_extract(archive: str | Path | BinaryIO, target: str | Path, kind: str =
                     path.unlink(missing_ok=True)
                     os.symlink(link, path)
                 elif k == "hardlink":
+                    path.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(_member_path(target, info.linkname), path)
                 else:
                     with (handle.open(info) if kind == "zip" else handle.extractfile(info)) as src:
