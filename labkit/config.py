@@ -61,7 +61,7 @@ class ModelConfig:
 class LossConfig:
     """Classification loss over training speakers."""
 
-    kind: str = "aam"  # "softmax", "am" (additive margin), "aam" (additive angular margin)
+    kind: str = "aam"  # "softmax", "am" (additive margin), "aam" (additive angular margin), "angleproto" (angular prototypical)
     scale: float = 30.0
     margin: float = 0.2
     easy_margin: bool = False
