@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: venv demo test test-fast bench clean
+.PHONY: venv tex demo test test-fast bench clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/labkit demo
 
-test: venv
+# The TeX set for the report's PDF tests (Debian packages; says so and goes on when it cannot install).
+tex:
+	@bash scripts/install-tex.sh
+
+test: venv tex
 	$(PYTEST)
 
 test-fast: venv

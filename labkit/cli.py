@@ -140,12 +140,75 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _add_summary(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "summary",
+        help="parameters, multiply-adds and output shape per stage of a model",
+        description="MODEL: resnet10 .. resnet152, xvector, or a checkpoint (ours, WeSpeaker, voxceleb_trainer). "
+        "--imagenet adds the paper's ImageNet ResNets next to the seed table.",
+    )
+    parser.add_argument("model", nargs="?", help="model name or checkpoint path")
+    parser.add_argument("--width", type=int, help="channels of the first ResNet stage (default: labkit/config.py)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="audio length for the multiply-adds (default: %(default)s)")
+    parser.add_argument("--imagenet", action="store_true", help="print the ImageNet ResNets 18-152 vs the seed table")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.models.summary import summary_report
+
+        print(summary_report(args.model, width=args.width, seconds=args.seconds, imagenet=args.imagenet))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("report", help="build the lab report (PDF, Overleaf zip, Word) or collect answers",
+                                 description="build: answers JSON -> LaTeX/PDF, Overleaf zip and .docx. "
+                                 "collect: many students' answers files -> one CSV for grading.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="answers file -> report.pdf, report-overleaf.zip, report.docx, latex/")
+    build.add_argument("answers", nargs="?", help="answers JSON (default: the notebooks' answers file)")
+    build.add_argument("--out-dir", default="report", help="output folder (default: %(default)s)")
+    build.add_argument("--language", choices=["es", "en"], help="report language (default: the one in the answers file)")
+    build.add_argument("--date", help="date on the title page (default: today)")
+    build.add_argument("--no-pdf", action="store_true", help="skip pdflatex (the zip and .docx are still written)")
+    build.add_argument("--no-docx", action="store_true", help="skip the Word file")
+    collect = actions.add_parser("collect", help="answers files -> one CSV with answers, word counts and missing ones")
+    collect.add_argument("files", nargs="+", help="answers JSON files (e.g. answers/*.json)")
+    collect.add_argument("-o", "--out", default="answers.csv", help="CSV to write (default: %(default)s)")
+
+    def run_build(args: argparse.Namespace) -> int:
+        from labkit.report.latex import build_report
+        from labkit.report.questions import default_store_path
+
+        written = build_report(args.answers or default_store_path(), args.out_dir, language=args.language,
+                               pdf=False if args.no_pdf else None, word=not args.no_docx, date=args.date)
+        for kind, path in written.items():
+            print(f"{kind:6} {path}")
+        if "pdf" not in written and not args.no_pdf:
+            print("no PDF: TeX is not installed (scripts/install-tex.sh); upload the zip to Overleaf instead")
+        return 0
+
+    def run_collect(args: argparse.Namespace) -> int:
+        from labkit.report.questions import collect_to_csv
+
+        table = collect_to_csv(args.files, args.out)
+        print(table[["file", "students", "answered", "missing"]].to_string(index=False))
+        print(f"wrote {args.out} ({len(table)} files)")
+        return 0
+
+    build.set_defaults(func=run_build)
+    collect.set_defaults(func=run_collect)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_metrics,
     _add_train,
     _add_embed,
     _add_evaluate,
     _add_demo,
+    _add_summary,
+    _add_report,
 ]
 
 

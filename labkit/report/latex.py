@@ -1,0 +1,272 @@
+"""Answers, tables and figures -> ``report_template/report.tex`` -> PDF, Overleaf zip and Word file.
+
+Everything a student typed reaches LaTeX through ``escape()``: one pass over the text that
+turns every LaTeX special into text (so ``\\input{/etc/passwd}`` is printed, never run), maps
+the Unicode that pdflatex cannot set (``θ`` -> ``\\ensuremath{\\theta}``) and replaces the rest
+with a visible marker (``[emoji]``, ``[?]``), so no answer can break the build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from labkit.report.questions import LANGUAGES, AnswerStore, bank, cell_text, figure_file, report_outline, table_frame
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report_template"
+TODAY = r"\today"  # the build date, in the report's language
+LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-file-line-error"]
+
+# ----------------------------------------------------------------------------- escaping
+_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
+    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': r"\textquotedbl{}",
+    "`": r"\textasciigrave{}",  # also stops the ?` and !` ligatures (¿ ¡)
+    "\t": " ", "\u00a0": "~", "\u2009": r"\,", "\u202f": r"\,",
+}
+_GREEK = {  # letter -> LaTeX math command; capitals that look Latin are printed as Latin letters
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+    "ρ": "rho", "ς": "varsigma", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi",
+    "ψ": "psi", "ω": "omega", "ϑ": "vartheta", "ϕ": "phi", "ϵ": "epsilon",
+    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma",
+    "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}
+_MATH = {
+    "≈": "approx", "≤": "leq", "≥": "geq", "≠": "neq", "≡": "equiv", "∼": "sim", "∝": "propto",
+    "→": "rightarrow", "←": "leftarrow", "↔": "leftrightarrow", "⇒": "Rightarrow", "⇔": "Leftrightarrow",
+    "↑": "uparrow", "↓": "downarrow", "∞": "infty", "∑": "sum", "∏": "prod", "∫": "int", "∂": "partial",
+    "∇": "nabla", "√": "surd", "∈": "in", "∉": "notin", "⊂": "subset", "⊆": "subseteq", "∪": "cup",
+    "∩": "cap", "∀": "forall", "∃": "exists", "∅": "emptyset", "⋅": "cdot", "∘": "circ", "′": "prime",
+    "−": "-", "∗": "ast", "✓": "checkmark", "✔": "checkmark", "★": "star", "⊕": "oplus", "⊗": "otimes",
+}
+_ESCAPES = {
+    **_SPECIALS,
+    **{char: rf"\ensuremath{{\{name}}}" for char, name in {**_GREEK, **_MATH}.items() if name != "-"},
+    "−": r"\ensuremath{-}",
+    **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΧο", "ABEZHIKMNOPTXo")),
+}
+# Text characters that pdflatex sets with T1 + lmodern and the kernel's UTF-8 tables
+# (checked by tests/test_latex.py, which compiles every one of them).
+SETTABLE = set(
+    " !'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]abcdefghijklmnopqrstuvwxyz\n"
+    + "".join(chr(c) for c in range(0xA1, 0x100))  # Latin-1: ñ á ¿ ¡ « » ° ± × ² ...
+    + "".join(chr(c) for c in range(0x100, 0x180) if c not in (0x138, 0x149, 0x17F))  # Latin Extended-A
+    + "–—‘’‚“”„†‡•…‰‹›€™"
+)
+_EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff"
+_TOKEN = re.compile(
+    rf"(?P<emoji>[{_EMOJI}](?:[\ufe0f\U0001f3fb-\U0001f3ff{_EMOJI}])*)"  # one emoji sequence -> one marker
+    r"|(?P<paragraph>\n[ \t]*\n\s*)"  # a blank line ends a paragraph
+    r"|(?P<newline>\n)"  # a single newline: a line break
+    r"|(?P<ligature>-(?=-)|,(?=,))"  # -- and ,, would become ligatures (– and „)
+    r"|(?P<char>.)",
+    re.DOTALL,
+)
+_TOKEN_TEXT = {"emoji": "[emoji]", "paragraph": "\n\n", "newline": "\n\\par\\noindent ", "ligature": "{}"}
+
+
+def _escape_token(match: re.Match) -> str:
+    char = match.group("char")
+    if match.group() in _ESCAPES:  # symbols in the emoji blocks that LaTeX has (✓ ★)
+        return _ESCAPES[match.group()]
+    if char is None:
+        return (match.group("ligature") or "") + _TOKEN_TEXT[match.lastgroup]
+    if char in SETTABLE:
+        return char
+    if unicodedata.category(char) == "Zs":  # exotic spaces
+        return " "
+    if unicodedata.category(char) == "Mn":  # a combining mark left over after NFC
+        return ""
+    return "[?]"  # visible: the reader sees that a character could not be printed
+
+
+def escape(text: str, inline: bool = False) -> str:
+    """Plain text -> LaTeX source that prints exactly that text; newlines become line/paragraph breaks.
+
+    ``inline`` turns newlines into spaces (for titles and table cells, where a paragraph cannot start).
+    """
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf"))  # invisible controls
+    text = re.sub(r"\s+", " ", text) if inline else text
+    return _TOKEN.sub(_escape_token, text.strip())
+
+
+# ----------------------------------------------------------------------------- tables and figures
+def latex_table(table: pd.DataFrame, caption: str, label: str, language: str = "en") -> str:
+    """A DataFrame as a booktabs table float: escaped headers and cells, numbers right-aligned."""
+    align = "".join("r" if pd.api.types.is_numeric_dtype(dtype) else "l" for dtype in table.dtypes)
+    header = " & ".join(rf"\textbf{{{escape(str(c), inline=True)}}}" for c in table.columns)
+    rows = [" & ".join(escape(cell_text(v, language), inline=True) for v in row) + r" \\" for row in table.itertuples(index=False)]
+    tabular = "\n".join([rf"\begin{{tabular}}{{{align}}}", r"\toprule", header + r" \\", r"\midrule", *rows,
+                         r"\bottomrule", r"\end{tabular}"])
+    if len(table.columns) > 6:  # wide tables shrink to the text width
+        tabular = rf"\resizebox{{\linewidth}}{{!}}{{{tabular}}}"
+    return "\n".join([r"\begin{table}[htbp]", r"\centering\small", rf"\caption{{{escape(caption)}}}",
+                      rf"\label{{{label}}}", tabular, r"\end{table}"])
+
+
+def latex_figure(path: str, caption: str, label: str) -> str:
+    """A figure float for ``path`` (relative to the .tex file)."""
+    return "\n".join([r"\begin{figure}[htbp]", r"\centering",
+                      rf"\includegraphics[width=0.8\linewidth]{{{path}}}", rf"\caption{{{escape(caption)}}}",
+                      rf"\label{{{label}}}", r"\end{figure}"])
+
+
+# ----------------------------------------------------------------------------- the document
+def render_metadata(content: dict[str, Any], language: str, date: str | None = None) -> str:
+    """``metadata.tex``: language switch, course, title, students, date and labels."""
+    labels = {key: escape(text[language]) for key, text in bank().labels.items()}
+    students = "".join(rf"{escape(s.get('name', ''), True)} & {escape(s.get('id', ''), True)} \\" + "\n"
+                       for s in content["info"].get("students", []))
+    lines = [
+        r"\newif\ifspanish", r"\spanishtrue" if language == "es" else r"\spanishfalse",
+        rf"\newcommand{{\ReportCourse}}{{{labels['course']}}}",
+        rf"\newcommand{{\ReportTitle}}{{{labels['title']}}}",
+        rf"\newcommand{{\ReportDate}}{{{escape(date, True) if date else TODAY}}}",
+        rf"\newcommand{{\ReportStudents}}{{{students}}}",
+        rf"\newcommand{{\StudentsLabel}}{{{labels['students']}}}",
+        rf"\newcommand{{\NameLabel}}{{{labels['student_name']}}}",
+        rf"\newcommand{{\IdLabel}}{{{labels['student_id']}}}",
+        rf"\newcommand{{\DateLabel}}{{{labels['date']}}}",
+        rf"\newcommand{{\NotAnsweredLabel}}{{{labels['not_answered']}}}",
+        rf"\newcommand{{\MissingLabel}}{{{labels['missing_evidence']}}}",
+        rf"\newcommand{{\SeeLabel}}{{{labels['see']}}}",
+    ]
+    return "% Written by labkit report build.\n" + "\n".join(lines) + "\n"
+
+
+def render_body(content: dict[str, Any], language: str) -> str:
+    """``body.tex``: one section per session; each question, its answer (or a red placeholder) and its evidence."""
+    placed: set[str] = set()
+    out = ["% Written by labkit report build: every question of labkit/report/questions.yaml with its answer."]
+    for session, sections in report_outline(content, language):
+        out.append(rf"\section{{{escape(session)}}}")
+        for section, items in sections:
+            out.append(rf"\subsection{{{escape(section)}}}")
+            for item in items:
+                out.append(rf"\Question{{{escape(item.question.id)}}}{{{escape(item.text)}}}")
+                out.append(escape(item.answer) if item.answer is not None else r"\NotAnswered")
+                for eid in item.evidence:
+                    out.append(_render_evidence(content, eid, language, placed))
+    return "\n\n".join(out) + "\n"
+
+
+def _render_evidence(content: dict[str, Any], eid: str, language: str, placed: set[str]) -> str:
+    """The float of evidence ``eid`` the first time it is needed, a reference after that."""
+    evidence = bank().evidence[eid]
+    label = f"{'fig' if evidence.kind == 'figure' else 'tab'}:{eid.replace('_', '-')}"
+    if eid in placed:
+        return rf"\See{evidence.kind.capitalize()}{{{label}}}"
+    stored = content["evidence"].get(eid)
+    figure = figure_file(content, eid, (".pdf", ".png", ".jpg"))
+    if stored is None or (evidence.kind == "figure" and figure is None):
+        return rf"\MissingEvidence{{{escape(evidence.caption[language])}}}"
+    placed.add(eid)
+    if evidence.kind == "table":
+        return latex_table(table_frame(stored), evidence.caption[language], label, language)
+    return latex_figure(figure, evidence.caption[language], label)
+
+
+# ----------------------------------------------------------------------------- build
+class ReportBuildError(ValueError):
+    """pdflatex failed or timed out; the message quotes the error lines of the log."""
+
+
+def write_sources(content: dict[str, Any], store_dir: Path, tex_dir: Path, language: str, date: str | None = None) -> Path:
+    """Fill ``tex_dir`` with report.tex, metadata.tex, body.tex and the figures; returns report.tex."""
+    template = TEMPLATE_DIR / "report.tex"
+    if not template.is_file():
+        raise FileNotFoundError(f"{template}: report template not found (run from a labkit checkout)")
+    tex_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, tex_dir / "report.tex")
+    (tex_dir / "metadata.tex").write_text(render_metadata(content, language, date), encoding="utf-8")
+    (tex_dir / "body.tex").write_text(render_body(content, language), encoding="utf-8")
+    for entry in content["evidence"].values():
+        for file in entry.get("files", []):
+            if Path(file).is_absolute() or ".." in Path(file).parts:  # figures stay inside the store folder
+                raise ValueError(f"{store_dir}: figure path {file!r} points outside the answers folder")
+            (tex_dir / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(store_dir / file, tex_dir / file)
+    return tex_dir / "report.tex"
+
+
+def overleaf_zip(tex_dir: Path, zip_path: Path) -> Path:
+    """Zip the LaTeX sources (report.tex at the top) for upload to Overleaf; written atomically."""
+    tmp = zip_path.with_name(f".{zip_path.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(tex_dir.rglob("*")):
+            if file.is_file() and file.suffix in (".tex", ".pdf", ".png", ".jpg") and file.name != "report.pdf":
+                archive.write(file, file.relative_to(tex_dir).as_posix())
+    os.replace(tmp, zip_path)
+    return zip_path
+
+
+def compile_pdf(tex_file: Path, timeout: float = 180.0) -> Path:
+    """Run latexmk (no shell escape, paranoid file access) on ``tex_file``; returns the PDF."""
+    if not tex_installed():
+        raise FileNotFoundError("latexmk/pdflatex not found: run scripts/install-tex.sh or upload the zip to Overleaf")
+    env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+    process = subprocess.Popen([*LATEXMK, tex_file.name], cwd=tex_file.parent, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output = process.communicate(timeout=timeout)[0].decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # latexmk and its pdflatex
+        process.communicate()
+        raise ReportBuildError(f"{tex_file}: latexmk did not finish within {timeout:.0f} s") from None
+    log = tex_file.with_suffix(".log")
+    if process.returncode != 0:
+        text = log.read_text("utf-8", "replace") if log.is_file() else output
+        errors = [line for line in text.splitlines() if line.startswith("!") or ":error:" in line or ".tex:" in line]
+        raise ReportBuildError(f"{tex_file}: pdflatex failed (see {log}):\n" + "\n".join(errors[:10] or text.splitlines()[-20:]))
+    return tex_file.with_suffix(".pdf")
+
+
+def tex_installed() -> bool:
+    """Whether latexmk and pdflatex are on PATH."""
+    return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+
+
+def build_report(answers: str | Path, out_dir: str | Path, language: str | None = None, pdf: bool | None = None,
+                 word: bool = True, date: str | None = None) -> dict[str, Path]:
+    """Build the report of the answers file ``answers`` into ``out_dir``.
+
+    Always writes ``latex/`` (sources) and ``report-overleaf.zip``; ``report.docx`` when ``word``;
+    ``report.pdf`` when ``pdf`` (None: when TeX is installed; True without TeX: FileNotFoundError).
+    Returns the paths written by kind ("latex", "zip", "docx", "pdf").
+    """
+    store = AnswerStore(answers)
+    if not store.path.is_file():
+        raise FileNotFoundError(f"{store.path}: no such answers file")
+    content = store.read()
+    language = language or content["info"].get("language", "es")
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as scratch:  # never a half-written latex/
+        tex_file = write_sources(content, store.path.parent, Path(scratch) / "latex", language, date)
+        written = {"zip": overleaf_zip(tex_file.parent, out_dir / "report-overleaf.zip")}
+        if word:
+            from labkit.report.docx import write_docx
+
+            written["docx"] = write_docx(content, store.path.parent, out_dir / "report.docx", language)
+        if pdf or (pdf is None and tex_installed()):
+            os.replace(compile_pdf(tex_file), out_dir / "report.pdf")
+            written["pdf"] = out_dir / "report.pdf"
+        shutil.rmtree(out_dir / "latex", ignore_errors=True)
+        os.replace(tex_file.parent, out_dir / "latex")
+        written["latex"] = out_dir / "latex"
+    return written
