@@ -171,7 +171,7 @@ class RemoteParts(ConcatFile):
         end = min(self.pos + want, self.size)
         if end <= self.pos:
             return 0
-        self.cache = [(self.pos, self.read_at(self.pos, end))]
+        bisect.insort(self.cache, (self.pos, self.read_at(self.pos, end)))  # keep the prefetched ranges
         return self.readinto(buffer)
 
 

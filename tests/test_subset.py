@@ -1,0 +1,157 @@
+"""``labkit subset``: published lists, seeded choices, and extraction of chosen members from a
+multi-part zip of real AAC (m4a) files, locally and over HTTP Range with bytes counted."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from httpserver import FileServer
+from labkit.data.subset import choose_subset, coalesce, extract_subset, member_key, read_subset_list
+
+RATE = 16000
+SPEAKERS, VIDEOS, UTTS = 6, 2, 5  # 60 utterances
+
+
+def m4a(freq: float, seconds: float = 2.0) -> bytes:
+    """A real AAC-in-mp4 file holding a sine tone, encoded with PyAV."""
+    buf = io.BytesIO()
+    x = (0.3 * np.sin(2 * np.pi * freq * np.arange(int(seconds * RATE)) / RATE)).astype(np.float32)
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=RATE, layout="mono")
+        for i in range(0, len(x), 1024):
+            frame = av.AudioFrame.from_ndarray(x[None, i : i + 1024], format="fltp", layout="mono")
+            frame.sample_rate = RATE
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def vox2_like(tmp_path_factory) -> tuple[dict[str, float], bytes]:
+    """A VoxCeleb2-style zip (dev/aac/idXXXXX/<video>/<nnnnn>.m4a) and each utterance's tone."""
+    tones, buf = {}, io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("dev/aac/", b"")
+        for s in range(SPEAKERS):
+            for v in range(VIDEOS):
+                for u in range(UTTS):
+                    key = f"id{s:05d}/vid{v}_abcdef/{u + 1:05d}"
+                    tones[key] = 200.0 + 25 * len(tones)
+                    zf.writestr(f"dev/aac/{key}.m4a", m4a(tones[key]))
+    return tones, buf.getvalue()
+
+
+def split(data: bytes, n: int) -> list[bytes]:
+    size = len(data) // n + 1
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def dominant_hz(path: Path) -> float:
+    x, rate = sf.read(path, dtype="float32")
+    return np.argmax(np.abs(np.fft.rfft(x))) * rate / len(x)
+
+
+def test_remote_subset_reads_under_20_percent_and_converts(vox2_like, tmp_path):
+    tones, whole = vox2_like
+    chosen = sorted(tones)[::10]  # 10% of the utterances, spread over the archive
+    with FileServer() as server:
+        urls = [server.add(f"/vox2_dev_aac_parta{chr(97 + i)}", part) for i, part in enumerate(split(whole, 3))]
+        summary = extract_subset(urls, tmp_path / "vox2", chosen, progress=False)
+        sent = sum(server.sent.values())
+    assert sent == summary["bytes_fetched"] and sent < 0.2 * len(whole), (sent, len(whole))
+    assert summary["utterances"] == len(chosen) == 6
+    wavs = sorted((tmp_path / "vox2" / "wav").rglob("*.wav"))
+    assert [str(p.relative_to(tmp_path / "vox2" / "wav"))[:-4] for p in wavs] == chosen
+    for key in chosen:
+        path = tmp_path / "vox2" / "wav" / f"{key}.wav"
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        assert 1.95 < info.duration < 2.2  # 2 s plus the AAC encoder delay
+        assert abs(dominant_hz(path) - tones[key]) < 2
+    lines = (tmp_path / "vox2" / "meta" / "train_list.txt").read_text().splitlines()
+    assert lines[0] == f"id00000 {chosen[0]}.wav" and len(lines) == 6
+
+
+def test_adjacent_members_are_fetched_in_one_request(vox2_like, tmp_path):
+    tones, whole = vox2_like
+    chosen = sorted(tones)[20:30]  # ten neighbours in the archive, all inside the first part
+    with zipfile.ZipFile(io.BytesIO(whole)) as zf:
+        first, after = (zf.getinfo(f"dev/aac/{k}.m4a").header_offset for k in (chosen[0], sorted(tones)[30]))
+    with FileServer() as server:
+        urls = [server.add(f"/p{i}", part) for i, part in enumerate(split(whole, 2))]
+        extract_subset(urls, tmp_path / "out", chosen, progress=False)
+        assert [h["Range"] for _, path, h in server.log if path == "/p0" and "Range" in h] == [f"bytes={first}-{after - 1}"]
+
+
+def test_local_parts_give_the_same_files_and_resume(vox2_like, tmp_path):
+    tones, whole = vox2_like
+    paths = []
+    for i, part in enumerate(split(whole, 4)):
+        paths.append(tmp_path / f"vox2_dev_aac_parta{chr(97 + i)}")
+        paths[-1].write_bytes(part)
+    chosen = sorted(tones)[5:15]
+    out = tmp_path / "out"
+    extract_subset(paths, out, chosen[:4], progress=False)
+    first = {p: p.stat().st_mtime_ns for p in (out / "wav").rglob("*.wav")}
+    summary = extract_subset(paths, out, chosen, progress=False)  # a larger run reuses the finished files
+    assert summary["utterances"] == 10 and summary["speakers"] == 2
+    assert all(p.stat().st_mtime_ns == t for p, t in first.items())
+    assert all(abs(dominant_hz(out / "wav" / f"{k}.wav") - tones[k]) < 2 for k in chosen)
+
+
+def test_corrupted_member_fails_its_crc_and_leaves_no_wav(vox2_like, tmp_path):
+    tones, whole = vox2_like
+    key = sorted(tones)[7]
+    with zipfile.ZipFile(io.BytesIO(whole)) as zf:
+        info = zf.getinfo(f"dev/aac/{key}.m4a")
+        data_start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    broken = bytearray(whole)
+    broken[data_start + info.compress_size // 2] ^= 0xFF
+    with FileServer() as server:
+        url = server.add("/whole.zip", bytes(broken))
+        with pytest.raises(zipfile.BadZipFile, match="CRC"):
+            extract_subset([url], tmp_path / "out", [key], progress=False)
+    assert not (tmp_path / "out" / "wav" / f"{key}.wav").exists()
+
+
+def test_unknown_utterances_are_named(vox2_like, tmp_path):
+    _, whole = vox2_like
+    (tmp_path / "a.zip").write_bytes(whole)
+    with pytest.raises(ValueError, match=r"1 of 1 utterances are not in the archive.*id09999"):
+        extract_subset([tmp_path / "a.zip"], tmp_path / "out", ["id09999/x/00001"], progress=False)
+
+
+def test_seeded_choice_by_hours_and_speakers():
+    seconds = {f"id{s:05d}/v/{u:05d}": 10.0 for s in range(20) for u in range(50)}
+    picked = choose_subset(seconds, hours=0.5, speakers=4, seed=3)
+    assert picked == choose_subset(seconds, hours=0.5, speakers=4, seed=3)
+    assert picked != choose_subset(seconds, hours=0.5, speakers=4, seed=4)
+    assert len({k.split("/")[0] for k in picked}) == 4 and len(picked) == 180  # 1800 s / 10 s
+    assert len(choose_subset(seconds, speakers=2, seed=0)) == 100
+
+
+def test_published_lists(fixtures_dir, tmp_path):
+    path = fixtures_dir / "voxceleb" / "subsets" / "tiny_few_utterance_list.csv"
+    keys = read_subset_list(path)
+    assert len(keys) == 49_999 and len({k.split("/")[0] for k in keys}) == 100
+    assert len(read_subset_list(path, sets=("train",))) == 49_400
+    bad = tmp_path / "bad.csv"
+    bad.write_text("utterance_key;shard_dix;set_name\nid00001/abc/00001;0;train\nid00001;0\n")
+    with pytest.raises(ValueError, match=f"{bad}:3: expected"):
+        read_subset_list(bad)
+
+
+def test_member_key_and_coalesce():
+    assert member_key("dev/aac/id00012/21Uxsk56VDQ/00001.m4a") == "id00012/21Uxsk56VDQ/00001"
+    assert member_key("dev/aac/id00012/") is None
+    assert coalesce([(10, 20), (0, 10), (25, 30), (30, 31)]) == [(0, 20), (25, 31)]
+    assert coalesce([(0, 10), (12, 20)], max_gap=2) == [(0, 20)]
