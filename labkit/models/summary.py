@@ -1,0 +1,170 @@
+"""How big is a model? Parameters, multiply-adds and output shape of each stage.
+
+Multiply-adds (MACs) are counted by ``torch.utils.flop_counter.FlopCounterMode`` on one forward
+pass: it counts the FLOPs of every convolution and matrix product (2 per multiply-add), so
+MACs = FLOPs / 2. Normalisation, activations and FFTs are not counted, as in the ResNet paper,
+whose "FLOPs" are multiply-adds too. ``imagenet_table`` compares the paper's ImageNet ResNets,
+built by our own ``labkit.models.resnet``, with the seed table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from labkit.config import ModelConfig
+
+# The seed's Table 1 (He et al., "Deep residual learning for image recognition", CVPR 2016): multiply-adds for one
+# 224x224 image; parameter counts of the same networks as torchvision lists them.
+SEED_TABLE: dict[int, dict[str, float]] = {
+    18: {"params": 11.69e6, "macs": 1.8e9},
+    34: {"params": 21.80e6, "macs": 3.6e9},
+    50: {"params": 25.56e6, "macs": 3.8e9},
+    101: {"params": 44.55e6, "macs": 7.6e9},
+    152: {"params": 60.19e6, "macs": 11.3e9},
+}
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of learned values (BatchNorm running statistics and front-end buffers are not parameters)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model: nn.Module, *inputs: Tensor) -> int:
+    """Multiply-adds of one forward pass of ``model(*inputs)``."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(*inputs)
+    return counter.get_total_flops() // 2
+
+
+def stages(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
+    """The model's direct children, with a speaker model's ``encoder`` opened up into its own children."""
+    for name, child in model.named_children():
+        if name == "encoder":
+            yield from child.named_children()
+        else:
+            yield name, child
+
+
+def example_input(model: nn.Module, seconds: float = 2.0) -> Tensor:
+    """One waveform of ``seconds`` of noise at the model's sample rate, on the model's device."""
+    sample_rate = model.config.frontend.sample_rate
+    device = next(model.parameters()).device
+    return 0.1 * torch.randn(1, int(seconds * sample_rate), device=device)
+
+
+class _StageProbe:
+    """Forward hooks on one stage and all its submodules, recording the stage's multiply-adds and output shape.
+
+    A stage may be run whole or piece by piece (ResNet stages are run block by block to pass the
+    frame mask along): each outermost call, from the first pre-hook to the matching hook, is one span.
+    """
+
+    def __init__(self, stage: nn.Module, counter: FlopCounterMode) -> None:
+        self.counter, self.depth, self.start, self.flops, self.output = counter, 0, 0, 0, "-"
+        self.handles = []
+        for module in stage.modules():
+            self.handles += [module.register_forward_pre_hook(self.before), module.register_forward_hook(self.after)]
+
+    def before(self, module: nn.Module, inputs: tuple) -> None:
+        if self.depth == 0:
+            self.start = self.counter.get_total_flops()
+        self.depth += 1
+
+    def after(self, module: nn.Module, inputs: tuple, output: Tensor | tuple) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            self.flops += self.counter.get_total_flops() - self.start
+            first = output[0] if isinstance(output, tuple) else output  # the front-end also returns lengths
+            self.output = " x ".join(str(size) for size in first.shape)
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def summarize(model: nn.Module, seconds: float = 2.0, example: Tensor | None = None) -> pd.DataFrame:
+    """One row per stage (name, output shape, parameters, MACs) and a ``total`` row, for one forward pass of
+    ``example`` (default: ``seconds`` of audio for a speaker model) in eval mode. Stages not run in eval mode
+    (the x-vector's segment7) have no output shape and no MACs."""
+    example = example_input(model, seconds) if example is None else example
+    was_training = model.training
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        probes = {name: _StageProbe(stage, counter) for name, stage in stages(model)}
+        try:
+            model.eval()(example)
+        finally:
+            model.train(was_training)
+            for probe in probes.values():
+                probe.remove()
+    rows = [
+        {"stage": name, "output": probe.output, "parameters": count_parameters(stage), "macs": probe.flops // 2}
+        for (name, stage), probe in zip(stages(model), probes.values())
+    ]
+    rows.append({"stage": "total", "output": "", "parameters": count_parameters(model), "macs": counter.get_total_flops() // 2})
+    return pd.DataFrame(rows, columns=["stage", "output", "parameters", "macs"])
+
+
+def format_summary(table: pd.DataFrame) -> str:
+    """The ``summarize`` table as text: parameters with thousands separators, MACs in millions."""
+    shown = table.assign(
+        parameters=table["parameters"].map("{:,}".format),
+        macs=(table["macs"] / 1e6).map("{:,.1f}".format),
+    ).rename(columns={"macs": "MACs (M)"})
+    return shown.to_string(index=False)
+
+
+def imagenet_table(depths: tuple[int, ...] = tuple(SEED_TABLE)) -> pd.DataFrame:
+    """Our ImageNet ResNets (3 x 224 x 224 -> 1000 classes) next to the seed table, with ratios ours / seed.
+    The networks are built on the "meta" device: shapes only, no memory and no arithmetic."""
+    from labkit.models.resnet import imagenet_resnet
+
+    rows = []
+    for depth in depths:
+        with torch.device("meta"):
+            model = imagenet_resnet(depth)
+        params = count_parameters(model)
+        macs = count_macs(model.eval(), torch.empty(1, 3, 224, 224, device="meta"))
+        seed = SEED_TABLE[depth]
+        rows.append({
+            "depth": depth,
+            "params (M)": params / 1e6, "seed params (M)": seed["params"] / 1e6, "params ratio": params / seed["params"],
+            "MACs (G)": macs / 1e9, "seed MACs (G)": seed["macs"] / 1e9, "MACs ratio": macs / seed["macs"],
+        })
+    return pd.DataFrame(rows)
+
+
+def model_from_name(name: str, width: int | None = None) -> nn.Module:
+    """A model from a name ("resnet10" .. "resnet152", "xvector") or a checkpoint path (``labkit.models.load``)."""
+    from labkit.models import build_model, load
+
+    if Path(name).exists():
+        return load(name)
+    if name == "xvector":
+        return build_model(ModelConfig(arch="xvector", embed_dim=512))
+    depth = name.removeprefix("resnet")
+    if not name.startswith("resnet") or not depth.isdigit():
+        raise ValueError(f"unknown model {name!r}; expected resnet10 .. resnet152, xvector or a checkpoint path")
+    config = ModelConfig(arch="resnet", depth=int(depth))
+    if width is not None:
+        config.width = width
+    return build_model(config)
+
+
+def summary_report(model: str | None = None, width: int | None = None, seconds: float = 2.0, imagenet: bool = False) -> str:
+    """The text ``labkit summary`` prints: the stage table of ``model`` and/or the ImageNet table."""
+    parts = []
+    if model is not None:
+        network = model_from_name(model, width)
+        parts.append(f"{model}: {seconds:g} s of audio, one utterance\n{format_summary(summarize(network, seconds))}")
+    if imagenet:
+        table = imagenet_table()
+        parts.append("ImageNet ResNets (224 x 224) vs the seed table\n" + table.to_string(index=False, float_format="{:.3f}".format))
+    if not parts:
+        raise ValueError("name a MODEL, or pass --imagenet")
+    return "\n\n".join(parts)
