@@ -1,0 +1,147 @@
+"""The instructor's lab pack: ``labkit pack`` builds it, ``labkit verify`` checks what students unpacked.
+
+A lab pack is three zip archives, each holding one folder and its ``MANIFEST.tsv``
+(path, size, sha256 of every file):
+
+    labpack_vox1_test.zip     voxceleb1/wav/... + voxceleb1/meta/veri_test2.txt
+    labpack_vox2_subset.zip   voxceleb2_subset/wav/... + voxceleb2_subset/meta/...
+    labpack_model.zip         checkpoints/<name>/...
+
+``labpack.json`` lists the archives with size, md5 and sha256, and ``registry_entries`` prints the
+``assets.yaml`` entries to paste after uploading them to Google Drive or Hugging Face.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import yaml
+from tqdm.auto import tqdm
+
+from labkit.data.download import file_hashes
+from labkit.data.registry import get_asset
+
+MANIFEST = "MANIFEST.tsv"
+CHUNK = 1 << 20
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def _add_folder(zf: zipfile.ZipFile, sources: dict[str, Path], top: str, bar: tqdm) -> int:
+    """Add ``{path inside top: file on disk}`` to the zip, hashing each file once; then top/MANIFEST.tsv."""
+    rows = []
+    for name, src in sorted(sources.items()):
+        digest, size = hashlib.sha256(), 0
+        with open(src, "rb") as fin, zf.open(f"{top}/{name}", "w", force_zip64=True) as fout:
+            for chunk in iter(lambda: fin.read(CHUNK), b""):
+                fout.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                bar.update(len(chunk))
+        rows.append((name, size, digest.hexdigest()))
+    table = "path\tsize\tsha256\n" + "".join(f"{n}\t{s}\t{h}\n" for n, s, h in rows)
+    zf.writestr(f"{top}/{MANIFEST}", table)
+    return len(rows)
+
+
+def _write_archive(path: Path, top: str, sources: dict[str, Path], bar: tqdm) -> dict:
+    """One stored (uncompressed: audio does not shrink) zip, written to a temp name and renamed."""
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        count = _add_folder(zf, sources, top, bar)
+    os.replace(tmp, path)
+    return {"name": path.name, "folder": top, "files": count, **file_hashes(path)}
+
+
+def build_pack(out_dir: str | Path, vox1_test: str | Path, trials: str | Path, subset: str | Path,
+               checkpoint: str | Path, progress: bool = True) -> dict:
+    """Build the lab pack in ``out_dir``; return (and write as ``labpack.json``) its description.
+
+    ``vox1_test`` holds ``wav/id10270/...``; ``trials`` is ``veri_test2.txt``; ``subset`` is the output of
+    ``labkit subset`` (``wav/`` and ``meta/``); ``checkpoint`` is a file or a folder (e.g. WeSpeaker's).
+    """
+    out_dir, vox1_test, subset, checkpoint = Path(out_dir), Path(vox1_test), Path(subset), Path(checkpoint)
+    for path, what in ((vox1_test / "wav", "VoxCeleb1 test audio (wav/idXXXXX/...)"), (Path(trials), "trial list"),
+                       (subset / "wav", "subset audio (wav/idXXXXX/...)"), (checkpoint, "checkpoint")):
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing {what}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plan = {
+        "labpack_vox1_test.zip": ("voxceleb1", {**{str(p.relative_to(vox1_test)): p for p in _files_under(vox1_test / "wav")},
+                                                f"meta/{Path(trials).name}": Path(trials)}),
+        "labpack_vox2_subset.zip": ("voxceleb2_subset", {str(p.relative_to(subset)): p for p in _files_under(subset)}),
+        "labpack_model.zip": (f"checkpoints/{checkpoint.stem}",
+                              {str(p.relative_to(checkpoint)): p for p in _files_under(checkpoint)} if checkpoint.is_dir()
+                              else {checkpoint.name: checkpoint}),
+    }
+    total = sum(p.stat().st_size for _, files in plan.values() for p in files.values())
+    with tqdm(total=total, unit="B", unit_scale=True, desc="pack", disable=not progress) as bar:
+        archives = [_write_archive(out_dir / name, top, files, bar) for name, (top, files) in plan.items()]
+    description = {"archives": archives}
+    tmp = out_dir / "labpack.json.tmp"
+    tmp.write_text(json.dumps(description, indent=2))
+    os.replace(tmp, out_dir / "labpack.json")
+    return description
+
+
+def registry_entries(description: dict, hf_repo: str = "") -> str:
+    """The ``assets.yaml`` entries of a built pack (Drive ids left empty, to be filled after upload)."""
+    about = {"labpack_vox1_test.zip": ("VoxCeleb1 test audio + veri_test2.txt (course lab pack)", "voxceleb1_test"),
+             "labpack_vox2_subset.zip": ("~100 h VoxCeleb2 training subset as 16 kHz wav (course lab pack)", "voxceleb2_dev"),
+             "labpack_model.zip": ("pretrained checkpoint (course lab pack)", "wespeaker_resnet34")}
+    entries = {}
+    for archive in description["archives"]:
+        text, origin = about[archive["name"]]
+        sources = [{"drive": {archive["name"]: ""}}]
+        if hf_repo:
+            sources.append({"hf": {"repo": hf_repo, "type": "dataset", "revision": "main", "path": "{file}"}})
+        entries[archive["name"].removesuffix(".zip")] = {
+            "description": text,
+            "files": [{k: archive[k] for k in ("name", "size", "md5", "sha256")}],
+            "sources": sources,
+            "unpack": {"format": "zip", "to": "."},
+            "licence": get_asset(origin).licence,
+            "citation": get_asset(origin).citation,
+        }
+    return yaml.safe_dump(entries, sort_keys=False, width=120)
+
+
+def verify_dir(root: str | Path, quick: bool = False, progress: bool = True) -> list[str]:
+    """Check a prepared folder against its ``MANIFEST.tsv``; return the problems (empty = all good).
+
+    ``quick`` compares sizes only; otherwise every file's sha256 is recomputed.
+    """
+    root = Path(root)
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest}: no manifest; expected a folder unpacked from a lab pack")
+    with open(manifest, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    if not rows or rows[0] != ["path", "size", "sha256"]:
+        raise ValueError(f"{manifest}:1: expected the header 'path<TAB>size<TAB>sha256'")
+    problems = []
+    for line, row in enumerate(tqdm(rows[1:], desc=f"verify {root.name}", unit="file", disable=not progress), start=2):
+        if len(row) != 3 or not row[1].isdigit():
+            raise ValueError(f"{manifest}:{line}: expected 'path<TAB>size<TAB>sha256', got {row}")
+        name, size, sha256 = row[0], int(row[1]), row[2]
+        path = root / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif path.stat().st_size != size:
+            problems.append(f"{name}: size {path.stat().st_size} != {size}")
+        elif not quick and file_hashes(path)["sha256"] != sha256:
+            problems.append(f"{name}: sha256 differs")
+    return problems
+
+
+def pack(out_dir: str | Path, vox1_test: str | Path, trials: str | Path, subset: str | Path, checkpoint: str | Path,
+         hf_repo: str = "", progress: bool = True) -> str:
+    """``labkit pack``: build the pack and return the registry entries to paste after uploading it."""
+    return registry_entries(build_pack(out_dir, vox1_test, trials, subset, checkpoint, progress), hf_repo)
