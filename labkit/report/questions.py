@@ -184,10 +184,10 @@ def format_value(question: Question, value: Any, language: str) -> str:
 
 
 def word_count(text: Any) -> int:
-    """Words in an answer (numbers and choices count as one)."""
+    """Words in an answer as a word processor counts them (numbers and choices count as one)."""
     if not is_answered(text):
         return 0
-    return len(re.findall(r"\w+", text)) if isinstance(text, str) else 1
+    return sum(bool(re.search(r"\w", token)) for token in text.split()) if isinstance(text, str) else 1
 
 
 # ----------------------------------------------------------------------------- the store

@@ -1,0 +1,280 @@
+"""The question bank and the answer store: answers survive re-runs, kills, corruption and two writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from labkit.cli import main
+from labkit.report import questions
+from labkit.report.questions import AnswerStore, bank, collect, load_bank, parse_value, progress, word_count
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _child(script: str, *args: str) -> subprocess.Popen:
+    """A Python subprocess running ``script`` with the repository on its path."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# ----------------------------------------------------------------------------- bank
+def test_bank_covers_the_seed_points_in_both_languages():
+    b = bank()
+    english = " ".join(q.text["en"] for q in b.questions).lower()
+    for point in ["speaker verification", "false acceptance", "threshold", "eer", "x-vector", "cosine",
+                  "residual", "voxceleb", "pretrained", "from scratch", "smaller model", "layers and filters"]:
+        assert point in english, point
+    spanish = " ".join(q.text["es"] for q in b.questions).lower()
+    for point in ["verificación de locutor", "falsa aceptación", "umbral", "conexiones residuales", "desde cero"]:
+        assert point in spanish, point
+    assert {q.kind for q in b.questions} == {"text", "number", "choice"}
+    assert {q.session for q in b.questions} == {1, 2}
+    assert all(q.text["en"] != q.text["es"] or q.kind != "text" for q in b.questions)
+    expected = {e for q in b.questions for e in q.evidence}
+    assert expected == set(b.evidence)  # every figure/table is asked for by some question
+    assert {e.kind for e in b.evidence.values()} == {"figure", "table"}
+
+
+def test_bank_errors_name_the_file_and_entry(tmp_path):
+    broken = tmp_path / "bank.yaml"
+    broken.write_text("report: {}\nsessions: {}\nevidence: [\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bank.yaml: not valid YAML"):
+        load_bank(broken)
+    raw = questions.BANK_FILE.read_text(encoding="utf-8").replace("evidence: [fig_scores]", "evidence: [fig_nope]")
+    broken.write_text(raw, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bank.yaml: question s2_q1: unknown evidence \['fig_nope'\]"):
+        load_bank(broken)
+
+
+def test_values_are_checked_against_the_question_kind():
+    b = bank()
+    assert parse_value(b.question("s2_q2"), "3,25") == 3.25  # Spanish decimal comma
+    assert parse_value(b.question("s2_q2"), 4) == 4.0
+    assert parse_value(b.question("s2_q2"), " ") is None
+    with pytest.raises(ValueError, match="s2_q2: expected a number"):
+        parse_value(b.question("s2_q2"), "about three")
+    assert parse_value(b.question("s1_q5"), "F(x) + x") == "f_plus_x"
+    assert parse_value(b.question("s2_q6"), "el modelo más grande (más capas o filtros)") == "larger"
+    with pytest.raises(ValueError, match="s1_q5: expected one of"):
+        parse_value(b.question("s1_q5"), "F(x) - x")
+    with pytest.raises(KeyError, match="no question 's9_q9'"):
+        b.question("s9_q9")
+    assert word_count("El EER es 3,2 %; ¿por qué?") == 6
+
+
+# ----------------------------------------------------------------------------- store
+def test_answers_reload_and_overwrite(tmp_path):
+    path = tmp_path / "answers.json"
+    AnswerStore(path).save_answer("s1_q1", "primera versión")
+    AnswerStore(path).save_answer("s1_q1", "segunda versión")
+    AnswerStore(path).save_answer("s2_q2", "2.5")
+    content = AnswerStore(path).read()
+    assert content["answers"]["s1_q1"]["value"] == "segunda versión"
+    assert content["answers"]["s2_q2"]["value"] == 2.5
+    assert json.loads(path.read_text(encoding="utf-8"))["format"] == "labkit-answers"
+
+
+def test_backups_rotate_and_keep_previous_versions(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json", backups=3)
+    for i in range(6):
+        store.save_answer("s1_q1", f"version {i}")
+    previous = [json.loads(store.backup_path(n).read_text())["answers"]["s1_q1"]["value"] for n in (1, 2, 3)]
+    assert previous == ["version 4", "version 3", "version 2"]
+    assert not store.backup_path(4).exists()
+
+
+def test_corrupted_file_is_restored_from_backup_with_warning(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", "good answer")
+    store.save_answer("s1_q4", "another good answer")
+    store.path.write_bytes(store.path.read_bytes()[:25])  # a torn write
+    with pytest.warns(UserWarning, match="not a valid answers file.*bak1"):
+        assert store.read()["answers"]["s1_q1"]["value"] == "good answer"  # reading repairs nothing on disk
+    with pytest.warns(UserWarning, match="restored the backup bak1|restored the backup answers.json.bak1"):
+        store.save_answer("s1_q6", "third")
+    content = json.loads(store.path.read_text(encoding="utf-8"))
+    assert content["answers"]["s1_q1"]["value"] == "good answer" and content["answers"]["s1_q6"]["value"] == "third"
+    assert "s1_q4" not in content["answers"]  # the newest backup predates it; the damaged file is kept:
+    assert len(list(tmp_path.glob("answers.json.corrupt-*"))) == 1
+
+
+def test_foreign_json_without_backup_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "answers.json"
+    path.write_text('{"cells": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="answers.json: not a labkit answers file"):
+        AnswerStore(path).read()
+
+
+def test_missing_file_comes_back_from_backup(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", "one")
+    store.save_answer("s1_q4", "two")
+    store.path.unlink()
+    with pytest.warns(UserWarning, match="is missing; restored"):
+        store.save_answer("s1_q6", "three")
+    assert set(store.read()["answers"]) == {"s1_q1", "s1_q6"}
+
+
+_BURST = """
+    import sys
+    from labkit.report.questions import AnswerStore
+    store = AnswerStore(sys.argv[1])
+    store.save_answer("s1_q1", "warm-up")
+    print("ready", flush=True)
+    i = 0
+    while True:
+        i += 1
+        store.save_answer("s1_q2" if i % 2 else "s1_q4", f"save {i} " + "palabra " * (i % 500))
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_burst_of_saves_never_leaves_a_broken_file(tmp_path):
+    path = tmp_path / "answers.json"
+    rng = random.Random(0)
+    for _ in range(12):
+        child = _child(_BURST, str(path))
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(rng.uniform(0.0, 0.15))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        content = json.loads(path.read_text(encoding="utf-8"))  # the file itself, without any repair
+        assert content["format"] == "labkit-answers" and content["answers"]["s1_q1"]["value"] == "warm-up"
+        for n in (1, 2, 3):
+            if AnswerStore(path).backup_path(n).exists():
+                json.loads(AnswerStore(path).backup_path(n).read_text(encoding="utf-8"))
+    assert AnswerStore(path).read()["answers"]["s1_q2"]["value"].startswith("save ")
+
+
+_WRITER = """
+    import sys, time
+    from pathlib import Path
+    from labkit.report.questions import AnswerStore
+    store, qid, tag, go = AnswerStore(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
+    print("ready", flush=True)
+    while not go.exists():
+        time.sleep(0.001)
+    for i in range(40):
+        store.save_answer(qid, f"{tag} {i}")
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_saving_different_answers_keep_both(tmp_path):
+    path, go = tmp_path / "answers.json", tmp_path / "go"
+    writers = [_child(_WRITER, str(path), qid, tag, str(go)) for qid, tag in (("s1_q1", "A"), ("s1_q4", "B"))]
+    for writer in writers:
+        assert writer.stdout.readline().strip() == "ready", writer.stderr.read()
+    go.touch()
+    for writer in writers:
+        assert writer.wait(timeout=60) == 0, writer.stderr.read()
+    answers = AnswerStore(path).read()["answers"]
+    assert answers["s1_q1"]["value"] == "A 39" and answers["s1_q4"]["value"] == "B 39"
+
+
+# ----------------------------------------------------------------------------- notebook API
+def test_notebook_api_progress_and_evidence(tmp_path, capsys):
+    questions.use_store(tmp_path / "drive" / "answers.json")
+    questions.set_info(students=[("Ana García", "100456789")], language="es")
+    questions.answer("s1_q1", "La verificación decide si dos voces son de la misma persona.")
+    questions.answer("s2_q2", "3,2")
+    questions.attach("tab_results", pd.DataFrame({"system": ["ResNet34"], "EER (%)": [float("nan")]}))
+    out = capsys.readouterr().out
+    assert "saved s1_q1: 11 words" in out and "saved s2_q2: 3.2" in out
+
+    table = progress()
+    out = capsys.readouterr().out
+    assert f"2/{len(bank().questions)} questions answered" in out
+    assert "missing answers: s1_q2, s1_q3" in out
+    assert "tab_results" not in out and "fig_det_pretrained" in out
+    assert table.set_index("id").loc["s1_q1", "words"] == 11
+    assert table.set_index("id").loc["s2_q3", "missing_evidence"] == "fig_det_pretrained"
+
+    stored = questions.store().read()
+    assert stored["info"]["students"] == [{"name": "Ana García", "id": "100456789"}]
+    assert stored["evidence"]["tab_results"]["rows"] == [["ResNet34", None]]  # NaN stored as JSON null
+    with pytest.raises(KeyError, match="no evidence 'fig_nope'"):
+        questions.attach("fig_nope", pd.DataFrame())
+
+
+def test_attach_figure_copies_pdf_and_png_beside_the_answers(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    store = AnswerStore(tmp_path / "answers.json")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    store.attach("fig_det_pretrained", fig)
+    plt.close(fig)
+    files = store.read()["evidence"]["fig_det_pretrained"]["files"]
+    assert sorted(files) == ["figures/fig_det_pretrained.pdf", "figures/fig_det_pretrained.png"]
+    assert (tmp_path / files[0]).read_bytes()[:5] in (b"%PDF-", b"\x89PNG\r")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "det.png").write_bytes((tmp_path / "figures" / "fig_det_pretrained.png").read_bytes())
+    store.attach("fig_scores", tmp_path / "elsewhere" / "det.pdf")  # only the PNG exists: it is taken
+    assert store.read()["evidence"]["fig_scores"]["files"] == ["figures/fig_scores.png"]
+    with pytest.raises(FileNotFoundError, match="nothing.pdf: no such figure"):
+        store.attach("fig_training", tmp_path / "nothing.pdf")
+
+
+def test_default_store_path_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_ANSWERS", str(tmp_path / "mine.json"))
+    assert questions.default_store_path() == tmp_path / "mine.json"
+    monkeypatch.delenv("LABKIT_ANSWERS")
+    monkeypatch.chdir(tmp_path)
+    expected = questions.DRIVE_DIR / "labkit" if questions.DRIVE_DIR.is_dir() else tmp_path / "answers"
+    assert questions.default_store_path() == expected / "answers.json"
+
+
+def test_widgets_save_after_the_debounce(tmp_path):
+    pytest.importorskip("ipywidgets")
+    questions.use_store(tmp_path / "answers.json")
+    box = questions.answer_widget("s1_q1", delay=0.05)
+    editor = box.children[1]
+    editor.value = "first draft"
+    editor.value = "final text"  # within the delay: only this one is saved
+    deadline = time.time() + 5
+    while questions.store().read()["answers"].get("s1_q1", {}).get("value") != "final text":
+        assert time.time() < deadline, "the widget did not save"
+        time.sleep(0.02)
+    choice = questions.answer_widget("s2_q6", language="en", delay=10)
+    choice.children[1].value = "smaller"
+    choice.flush()  # saves now instead of in 10 s
+    assert questions.store().read()["answers"]["s2_q6"]["value"] == "smaller"
+    assert questions.answer_widget("s1_q1").children[1].value == "final text"  # re-run: reloaded
+
+
+# ----------------------------------------------------------------------------- instructor
+def test_collect_counts_words_and_missing_answers(tmp_path, capsys):
+    first, second = AnswerStore(tmp_path / "a" / "answers.json"), AnswerStore(tmp_path / "b" / "answers.json")
+    first.set_info(students=[("Ana", "1001"), ("Luis", "1002")])
+    first.save_answer("s1_q1", "uno dos tres")
+    first.save_answer("s2_q6", "larger")
+    second.save_answer("s1_q1", "")
+    table = collect([first.path, second.path])
+    assert list(table["answered"]) == [2, 0]
+    assert list(table["s1_q1_words"]) == [3, 0]
+    assert table.loc[0, "students"] == "Ana; Luis" and table.loc[0, "ids"] == "1001; 1002"
+    assert table.loc[1, "missing"].split() == [q.id for q in bank().questions]
+    assert table.loc[0, "s2_q6"] == "larger"
+
+    out = tmp_path / "grades.csv"
+    assert main(["report", "collect", str(first.path), str(second.path), "-o", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert pd.read_csv(out, keep_default_na=False)["s1_q1"].tolist() == ["uno dos tres", ""]
+    assert main(["report", "collect", str(tmp_path / "none.json")]) == 1
+    assert "none.json: no such answers file" in capsys.readouterr().err
