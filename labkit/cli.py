@@ -201,6 +201,107 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     collect.set_defaults(func=run_collect)
 
 
+def _add_download(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "download", help="fetch, verify and unpack VoxCeleb assets and public checkpoints",
+        description="Sources in order: files already in --dest, a copy in the Drive cache, Google Drive (course copy), "
+        "HTTP(S) (KAIST needs your key), Hugging Face. Without ASSET, lists the known assets.")
+    parser.add_argument("assets", nargs="*", metavar="ASSET", help="asset names from labkit/data/assets.yaml")
+    parser.add_argument("--dest", default="", help="download folder on the local disk (default: /content/data on Colab, ./data)")
+    parser.add_argument("--source", nargs="+", choices=["drive-mount", "drive", "http", "kaist", "hf"],
+                        default=["drive-mount", "drive", "http", "kaist", "hf"], help="source kinds to try")
+    parser.add_argument("--key", default="", help="KAIST key (better: the LABKIT_KAIST_KEY environment variable)")
+    parser.add_argument("--drive-cache", default="", help="folder on the mounted Drive with verified copies")
+    parser.add_argument("--persist", action="store_true", help="copy the verified files into the Drive cache")
+    parser.add_argument("--no-extract", action="store_true", help="download and verify only")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.archives import NotEnoughSpace
+        from labkit.data.download import DownloadError, FetchOptions, default_data_root, download
+        from labkit.data.registry import load_registry
+
+        if not args.assets:
+            for name, asset in load_registry().items():
+                print(f"{name:24} {asset.total_bytes / 1e9:7.2f} GB  {asset.description}")
+            return 0
+        options = FetchOptions(sources=tuple(args.source), key=args.key, drive_cache=args.drive_cache)
+        try:
+            for path in download(args.assets, args.dest or default_data_root(), options, not args.no_extract, args.persist):
+                print(path)
+        except (DownloadError, NotEnoughSpace) as error:
+            print(f"labkit download: {error}", file=sys.stderr)
+            return 1
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_subset(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "subset", help="extract a ~100 h VoxCeleb2 subset as 16 kHz wav without downloading 77 GB",
+        description="Choose utterances (a published list, a list file, or a seeded choice by --hours/--speakers), "
+        "read only them from the split VoxCeleb2 zip (local --parts-dir or remote over HTTP Range), convert to wav.")
+    parser.add_argument("--list", dest="list_name", choices=["tiny_few", "tiny_many_low", "tiny_many_high"], default="",
+                        help="published list (Vaessen & van Leeuwen 2022)")
+    parser.add_argument("--list-file", default="", help="a list file 'utterance_key;shard_dix;set_name'")
+    parser.add_argument("--hours", type=float, help="seeded choice: hours of audio")
+    parser.add_argument("--speakers", type=int, help="seeded choice: number of speakers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sets", nargs="+", default=["train", "val"], help="sets of a list to keep")
+    parser.add_argument("--parts-dir", default="", help="folder with vox2_dev_aac_parta{a..h} (default: read remotely)")
+    parser.add_argument("--source", choices=["hf", "kaist"], default="hf", help="remote source of the parts")
+    parser.add_argument("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)")
+    parser.add_argument("--workers", type=int, default=2, help="parallel AAC -> wav conversions")
+    parser.add_argument("--dest", default="data/voxceleb2_subset", help="output folder (default: %(default)s)")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.subset import prepare_subset
+
+        summary = prepare_subset(args.dest, args.list_name, args.list_file, args.hours, args.speakers, args.seed,
+                                 args.sets, args.parts_dir, args.source, args.key, args.workers)
+        print(json.dumps(summary, indent=2))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_pack(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("pack", help="(instructor) build the lab pack and print its registry entries",
+                                 description="Writes labpack_vox1_test.zip, labpack_vox2_subset.zip, labpack_model.zip "
+                                 "and labpack.json into OUT, then prints the assets.yaml entries to paste after upload.")
+    parser.add_argument("out", help="folder for the archives")
+    parser.add_argument("--vox1-test", required=True, help="folder holding wav/id10270/...")
+    parser.add_argument("--trials", required=True, help="veri_test2.txt")
+    parser.add_argument("--subset", required=True, help="output folder of labkit subset")
+    parser.add_argument("--checkpoint", required=True, help="pretrained checkpoint file or folder")
+    parser.add_argument("--hf-repo", default="", help="Hugging Face dataset repo the archives will be uploaded to")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.labpack import pack
+
+        print(pack(args.out, args.vox1_test, args.trials, args.subset, args.checkpoint, args.hf_repo))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_verify(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("verify", help="check a prepared dataset folder against its MANIFEST.tsv")
+    parser.add_argument("folder", help="e.g. data/voxceleb1")
+    parser.add_argument("--quick", action="store_true", help="compare sizes only (no sha256)")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.labpack import verify_dir
+
+        problems = verify_dir(args.folder, args.quick)
+        for problem in problems:
+            print(problem)
+        print(f"{args.folder}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
+        return 1 if problems else 0
+
+    parser.set_defaults(func=run)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_metrics,
     _add_train,
@@ -209,6 +310,10 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
     _add_summary,
     _add_report,
+    _add_download,
+    _add_subset,
+    _add_pack,
+    _add_verify,
 ]
 
 

@@ -203,3 +203,19 @@ def test_lab_pack_round_trip_through_the_registry(vox2_like, tmp_path):
     problems = verify_dir(student / "voxceleb1", progress=False)
     assert problems == ["meta/veri_test2.txt: missing", "wav/id10270/5r0dWxy17C8/00001.wav: sha256 differs"]
     assert verify_dir(student / "voxceleb1", quick=True, progress=False) == ["meta/veri_test2.txt: missing"]
+
+
+def test_cli_verify(tmp_path, capsys):
+    from labkit.cli import main
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("hello")
+    sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"  # sha256("hello")
+    (tmp_path / "data" / "MANIFEST.tsv").write_text(f"path\tsize\tsha256\na.txt\t5\t{sha}\n")
+    assert main(["verify", str(tmp_path / "data")]) == 0
+    (tmp_path / "data" / "a.txt").write_text("jello")
+    assert main(["verify", str(tmp_path / "data")]) == 1
+    assert "a.txt: sha256 differs" in capsys.readouterr().out
+    (tmp_path / "data" / "MANIFEST.tsv").write_text("path,size\n")
+    assert main(["verify", str(tmp_path / "data")]) == 1
+    assert "MANIFEST.tsv:1: expected the header" in capsys.readouterr().err

@@ -368,29 +368,34 @@ def fetch(name: str, dest: str | Path, options: FetchOptions | None = None, extr
     """Download (or reuse) every file of asset ``name`` into ``dest``, verify, unpack; return where it unpacked."""
     options = options or FetchOptions()
     asset = get_asset(name, registry)
-    dest = Path(dest)
     refuse_drive_mount(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    missing = [f for f in asset.files if not is_verified(dest / f.name, f)]
-    ensure_free_space(dest, sum(f.size or 0 for f in missing) or (asset.approx_bytes if missing else 0), f"downloading {name}")
-    paths = [fetch_file(asset, f, dest, options) for f in asset.files]
-    target = dest / asset.unpack_to
-    if asset.unpack_format == "none":
-        target.mkdir(parents=True, exist_ok=True)
-        for path in paths:
-            if path.parent.resolve() != target.resolve():
-                shutil.copy2(path, target / path.name)
-        return target
-    if extract:
-        with open_parts(paths) as archive:
+    folder, target = download_folder(asset, dest), Path(dest) / asset.unpack_to
+    folder.mkdir(parents=True, exist_ok=True)
+    missing = [f for f in asset.files if not is_verified(folder / f.name, f)]
+    ensure_free_space(folder, sum(f.size or 0 for f in missing) or (asset.approx_bytes if missing else 0), f"downloading {name}")
+    paths = [fetch_file(asset, f, folder, options) for f in asset.files]
+    if extract and asset.unpack_format != "none":
+        with open_parts(paths) as archive:  # split parts are read as one file
             safe_extract(archive, target, kind=asset.unpack_format, progress=options.progress)
     return target
 
 
-def download(names: Iterable[str], dest: str | Path, options: FetchOptions | None = None, extract: bool = True) -> list[Path]:
-    """``labkit download``: fetch several assets; return where each unpacked."""
+def download_folder(asset: Asset, dest: str | Path) -> Path:
+    """Where the asset's files land: archives in ``dest``, plain files directly where they belong."""
+    return Path(dest) / asset.unpack_to if asset.unpack_format == "none" else Path(dest)
+
+
+def download(names: Iterable[str], dest: str | Path, options: FetchOptions | None = None, extract: bool = True,
+             persist: bool = False) -> list[Path]:
+    """``labkit download``: fetch several assets (and keep copies in the Drive cache); return where each unpacked."""
+    options = options or FetchOptions()
     registry = load_registry()
-    return [fetch(name, dest, options, extract, registry) for name in names]
+    targets = []
+    for name in names:
+        targets.append(fetch(name, dest, options, extract, registry))
+        if persist:
+            persist_to_drive(name, dest, options.drive_cache or None, registry)
+    return targets
 
 
 # ---------------------------------------------------------------- keeping archives on Drive between sessions
@@ -404,7 +409,7 @@ def persist_to_drive(name: str, dest: str | Path, drive_cache: str | Path | None
     cache.mkdir(parents=True, exist_ok=True)
     saved = []
     for expected in asset.files:
-        src, out = Path(dest) / expected.name, cache / expected.name
+        src, out = download_folder(asset, dest) / expected.name, cache / expected.name
         if not is_verified(src, expected):
             raise DownloadError(f"{src} is not a verified download of {name}; run labkit download {name} first")
         if not is_verified(out, expected):
