@@ -84,16 +84,17 @@ def pre_emphasis(x: Tensor, coefficient: float, mirror_first: bool) -> Tensor:
 def reflect_pad(wav: Tensor, pad: int, lengths: Tensor | None = None) -> Tensor:
     """Pad each row with ``pad`` mirrored samples on both sides, as ``torch.stft(center=True)`` does, mirroring at
     each row's own last valid sample (so padding in a batch never leaks into a row's features)."""
-    batch, samples = wav.shape
-    ends = (lengths if lengths is not None else torch.full((batch,), samples)).to(wav.device).unsqueeze(1) - 1
-    index = torch.arange(-pad, samples + pad, device=wav.device).unsqueeze(0).abs()  # mirror at the start: -k -> k
-    index = torch.where(index > ends, 2 * ends - index, index)  # mirror at the end: end + k -> end - k
-    return wav.gather(1, index.clamp(min=0))  # the clamp only touches positions past a row's end
+    padded = F.pad(wav.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)  # right end mirrored at the batch's end
+    if lengths is None:
+        return padded
+    step = torch.arange(1, pad + 1, device=wav.device)
+    last = lengths.to(wav.device).unsqueeze(1) - 1 + pad  # each row's last valid sample, in padded coordinates
+    return padded.scatter(1, last + step, padded.gather(1, (last - step).clamp(min=0)))  # x[last + k] = x[last - k]
 
 
 def power_spectrum(frames: Tensor, n_fft: int) -> Tensor:
     """|FFT|^2 of each (already windowed) frame, zero-padded to ``n_fft``: (..., n_fft // 2 + 1)."""
-    return torch.fft.rfft(frames, n=n_fft).abs().pow(2)
+    return torch.view_as_real(torch.fft.rfft(frames, n=n_fft)).pow(2).sum(dim=-1)  # re^2 + im^2, no square root
 
 
 def kaldi_fbank(
@@ -181,6 +182,8 @@ class Frontend(nn.Module):
             raise ValueError(f"expected a waveform batch shaped (batch, samples), got {tuple(wav.shape)}")
         if config.kind == "fbank" and wav.shape[1] < config.win_length:
             raise ValueError(f"waveform of {wav.shape[1]} samples is shorter than one {config.win_length}-sample frame")
+        if config.kind == "melspec" and wav.shape[1] <= config.n_fft // 2:
+            raise ValueError(f"waveform of {wav.shape[1]} samples is too short to mirror {config.n_fft // 2} samples at each end")
         with torch.autocast(device_type=wav.device.type, enabled=False):
             wav = wav.float() * config.input_scale  # some checkpoints were trained on int16-scale audio
             if config.kind == "fbank":

@@ -138,6 +138,8 @@ def test_bad_inputs_are_named():
         frontend(**WESPEAKER)(torch.zeros(16000))
     with pytest.raises(ValueError, match="shorter than one 400-sample frame"):
         frontend(**WESPEAKER)(torch.zeros(1, 399))
+    with pytest.raises(ValueError, match="too short to mirror 256 samples"):
+        frontend(**SE34V2)(torch.zeros(1, 256))
     with pytest.raises(ValueError, match="front-end kind"):
         frontend(kind="mfcc")
     with pytest.raises(ValueError, match="window"):

@@ -1,0 +1,60 @@
+"""Front-end speed: labkit.features against plain references, in the same run, on the CPU.
+
+* melspec: our batched MelSpectrogram (per-row reflect padding, so padded batches are exact)
+  against ``torch.stft(center=True)`` + the same mel matrix, which is what torchaudio runs.
+  Target: ratio >= 0.9 (the per-row padding costs almost nothing).
+* fbank: our batched Kaldi fbank against the same function called one utterance at a time (how
+  WeSpeaker computes features, in its data loader).
+* share: the front-end's time as a fraction of the ResNet34 (width 32) forward pass it feeds.
+Batch: 32 crops of 2 s. Figures are taken on a shared machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import best_time  # noqa: E402
+
+from labkit import models  # noqa: E402
+from labkit.config import FrontendConfig, ModelConfig  # noqa: E402
+from labkit.features import build_frontend, kaldi_fbank, mel_spectrogram  # noqa: E402
+
+
+def stft_mel_spectrogram(wav: torch.Tensor, window: torch.Tensor, mel_banks: torch.Tensor) -> torch.Tensor:
+    """The torchaudio recipe: torch.stft with centre/reflect padding, power 2, then the mel matrix."""
+    spectrum = torch.stft(wav, n_fft=512, hop_length=160, win_length=400, window=window, center=True,
+                          pad_mode="reflect", return_complex=True).abs().pow(2)
+    return (spectrum.transpose(1, 2) @ mel_banks).transpose(1, 2)
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    wav = 0.1 * torch.randn(32, 32000)
+    lengths = torch.full((32,), 32000)
+
+    melspec = build_frontend(FrontendConfig(kind="melspec", n_mels=64, preemphasis=0.0, normalize="none"))
+    ours = best_time(lambda: mel_spectrogram(wav, melspec.window, melspec.mel_banks, lengths=lengths))
+    reference = best_time(lambda: stft_mel_spectrogram(wav, melspec.window, melspec.mel_banks))
+    difference = (mel_spectrogram(wav, melspec.window, melspec.mel_banks) - stft_mel_spectrogram(wav, melspec.window, melspec.mel_banks)).abs().max()
+    print(f"  melspec: ours {32 / ours:7.1f} utt/s, torch.stft {32 / reference:7.1f} utt/s, "
+          f"ratio {reference / ours:.2f} (target >= 0.9; max |difference| {difference:.1e})")
+
+    fbank = build_frontend(FrontendConfig(kind="fbank", input_scale=32768.0))
+    batched = best_time(lambda: kaldi_fbank(wav, fbank.window, fbank.mel_banks))
+    looped = best_time(lambda: [kaldi_fbank(row[None], fbank.window, fbank.mel_banks) for row in wav])
+    print(f"  fbank: batched {32 / batched:7.1f} utt/s, one at a time {32 / looped:7.1f} utt/s, speed-up {looped / batched:.2f}x")
+
+    model = models.build_model(ModelConfig(depth=34, width=32)).eval()
+    with torch.no_grad():
+        frontend = best_time(lambda: model.frontend(wav), repeats=3)
+        whole = best_time(lambda: model(wav), repeats=3)
+    print(f"  front-end share of a ResNet34-w32 forward pass: {100 * frontend / whole:.1f} % (measured on a shared CPU)")
+
+
+if __name__ == "__main__":
+    main()
