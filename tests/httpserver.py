@@ -27,7 +27,7 @@ class Served:
     drops: int = 1  # ... on this many GETs
     ignore_range: bool = False  # answer Range requests with 200 and the whole file
     corrupt: bool = False  # flip one byte in the middle of every body
-    status: int = 200  # e.g. 404
+    status: int = 200  # e.g. 403 with an HTML quota page as data
     delay: float = 0.0  # seconds to wait before answering (timeouts)
     content_type: str = "application/octet-stream"
 
@@ -81,14 +81,14 @@ class FileServer:
                 with server.lock:
                     server.log.append((self.command, self.path, dict(self.headers)))
                 served = server.files.get(path)
-                if served is None or served.status != 200:
-                    self.send_error(served.status if served else 404)
+                if served is None:
+                    self.send_error(404)
                     return
                 time.sleep(served.delay)
-                data, start, status = served.data, 0, 200
+                data, start, status = served.data, 0, served.status  # a non-200 status answers with data as its page
                 match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
                 if_range = self.headers.get("If-Range")
-                if match and not served.ignore_range and (if_range is None or if_range == served.etag):
+                if status == 200 and match and not served.ignore_range and (if_range is None or if_range == served.etag):
                     start = int(match[1])
                     end = int(match[2]) + 1 if match[2] else len(data)
                     if start >= len(data):

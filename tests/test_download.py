@@ -27,9 +27,10 @@ from labkit.data.download import (
     quota_message,
     refuse_drive_mount,
 )
-from labkit.data.registry import load_registry
+from labkit.data.registry import AssetFile, load_registry
 
 DATA = bytes(range(256)) * 1200  # 307,200 bytes
+EXPECTED = AssetFile("blob.bin", len(DATA), hashlib.md5(DATA).hexdigest(), hashlib.sha256(DATA).hexdigest())
 FAST = dict(timeout=2.0, retries=2, backoff=0.01, progress=False, sources=("http", "kaist", "hf"))
 QUOTA_PAGE = b"""<html><head><title>Google Drive - Quota exceeded</title></head><body>
 <p class="uc-error-caption">Sorry, you can't view or download this file at this time.</p>
@@ -63,7 +64,7 @@ def test_dropped_transfer_resumes_with_range_and_if_range(server, tmp_path):
     url = server.add("/blob.bin", DATA, drop_after=100_000)
     fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
     final = tmp_path / "d" / "blob.bin"
-    assert final.read_bytes() == DATA and is_verified(final, load_registry(tmp_path / "assets.yaml")["test_asset"].files[0])
+    assert final.read_bytes() == DATA and is_verified(final, EXPECTED)
     first, second = server.gets("/blob.bin")
     assert "Range" not in first
     assert second["Range"] == "bytes=100000-" and second["If-Range"] == '"v1"'
@@ -122,8 +123,9 @@ def test_timeout_gives_up_after_bounded_retries(server, tmp_path):
     assert not (tmp_path / "d" / "blob.bin").exists()
 
 
-def test_drive_quota_page_maps_to_the_quota_message(server, tmp_path):
-    url = server.add("/uc", QUOTA_PAGE, content_type="text/html; charset=utf-8")
+@pytest.mark.parametrize("status", [200, 403])
+def test_drive_quota_page_maps_to_the_quota_message(server, tmp_path, status):
+    url = server.add("/uc", QUOTA_PAGE, content_type="text/html; charset=utf-8", status=status)
     with pytest.raises(QuotaError) as error:
         fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
     text = str(error.value)
@@ -235,3 +237,53 @@ def test_cli_download_reports_one_clear_line(tmp_path, capsys):
 
     assert main(["download", "voxceleb1_o_cleaned", "--dest", str(tmp_path), "--source", "drive"]) == 1
     assert "Google Drive: no course id for veri_test2.txt yet (skipped)" in capsys.readouterr().err
+
+
+def test_text_served_as_html_is_still_a_file(server, tmp_path):
+    url = server.add("/blob.bin", DATA, content_type="text/html")  # some servers label every file text/html
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+
+
+# Google Drive cannot be reached here: these stand-ins for gdown.download have gdown's real
+# signatures (6.x has retries/timeout, 5.x does not) and raise gdown's real exception class.
+
+def test_gdown_refusal_becomes_the_quota_message(tmp_path, monkeypatch):
+    import gdown
+    from gdown.exceptions import FileURLRetrievalError
+
+    from labkit.data.download import drive_download
+
+    caption = "Too many users have viewed or downloaded this file recently. Please try accessing the file again later."
+
+    def refuse(**kwargs):
+        raise FileURLRetrievalError("Failed to retrieve file url:\n\n\t" + "\n\t".join(textwrap.wrap(caption, 40)))
+
+    monkeypatch.setattr(gdown, "download", refuse)
+    with pytest.raises(QuotaError, match="Too many users have viewed or downloaded this file recently. Please"):
+        drive_download("1AbC", tmp_path / "blob.bin", EXPECTED)
+    assert not (tmp_path / "blob.bin").exists()
+
+
+@pytest.mark.parametrize("payload", [DATA, DATA[:-1] + b"x"])
+def test_gdown_5_signature_and_verification(tmp_path, monkeypatch, payload):
+    import gdown
+
+    from labkit.data.download import drive_download
+
+    calls = []
+
+    def gdown5(url=None, output=None, quiet=False, proxy=None, speed=None, use_cookies=True, verify=True,
+               id=None, fuzzy=False, resume=False, format=None):  # gdown 5.2 has no retries/timeout
+        calls.append({"id": id, "resume": resume})
+        Path(output).write_bytes(payload)
+        return output
+
+    monkeypatch.setattr(gdown, "download", gdown5)
+    if payload == DATA:
+        assert drive_download("1AbC", tmp_path / "blob.bin", EXPECTED).read_bytes() == DATA
+    else:
+        with pytest.raises(DownloadError, match="failed verification"):
+            drive_download("1AbC", tmp_path / "blob.bin", EXPECTED)
+        assert list(tmp_path.iterdir()) == []  # the staging file is deleted
+    assert calls == [{"id": "1AbC", "resume": True}]

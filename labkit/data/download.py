@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import inspect
+import itertools
 import json
 import os
 import re
@@ -80,7 +81,7 @@ def refuse_drive_mount(path: str | Path, mount: Path = COLAB_DRIVE) -> None:
 
 def default_data_root() -> Path:
     """/content/data on Colab (local disk, fast), ./data elsewhere."""
-    return Path("/content/data") if Path("/content").is_dir() and COLAB_DRIVE.parent.exists() else Path("data")
+    return Path("/content/data") if COLAB_DRIVE.parent.is_dir() else Path("data")
 
 
 def marker_path(path: Path) -> Path:
@@ -154,9 +155,9 @@ def _publish(part: Path, final: Path, hashes: _Hashes, expected: AssetFile, orig
     return final
 
 
-def _copy_stream(src: BinaryIO, dst: BinaryIO, hashes: _Hashes, bar: tqdm) -> None:
-    """Copy a stream chunk by chunk, hashing and counting as it goes."""
-    for chunk in iter(lambda: src.read(CHUNK), b""):
+def _copy_stream(src: BinaryIO, dst: BinaryIO, hashes: _Hashes, bar: tqdm, first: bytes = b"") -> None:
+    """Copy ``first`` and then the stream chunk by chunk, hashing and counting as it goes."""
+    for chunk in itertools.chain([first] if first else [], iter(lambda: src.read(CHUNK), b"")):
         dst.write(chunk)
         hashes.update(chunk)
         bar.update(len(chunk))
@@ -190,8 +191,9 @@ def _parse_content_range(value: str | None) -> tuple[int, int] | None:
     return int(match[1]), int(match[3]) if match[3] != "*" else -1
 
 
-def _looks_like_html(response: http.client.HTTPResponse) -> bool:
-    return "text/html" in (response.headers.get("Content-Type") or "")
+def _is_html_page(headers, head: bytes) -> bool:
+    """An HTML page (declared and looking like one) where a data file was expected."""
+    return "text/html" in (headers.get("Content-Type") or "") and head.lstrip()[:1] == b"<"
 
 
 def _html_refusal(url: str, file: str, page: bytes) -> DownloadError:
@@ -227,8 +229,9 @@ def http_download(
                 headers["If-Range"] = validator.get("etag") or validator["last_modified"]  # changed file -> 200
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
-                if _looks_like_html(response) and not final.name.endswith((".html", ".htm")):
-                    raise _html_refusal(url, final.name, response.read(1 << 16))
+                head = response.read(CHUNK)
+                if _is_html_page(response.headers, head):
+                    raise _html_refusal(url, final.name, head)
                 start = (_parse_content_range(response.headers.get("Content-Range")) or (-1, 0))[0]
                 if response.status == 206 and start != have:  # bytes we did not ask for: discard, start over
                     part.unlink(missing_ok=True)
@@ -242,12 +245,14 @@ def http_download(
                     "etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}))
                 hashes = _Hashes().feed_file(part) if have else _Hashes()  # the kept prefix is hashed once
                 with open(part, "ab" if have else "wb") as out, _bar(final.name, total, have, progress) as bar:
-                    _copy_stream(response, out, hashes, bar)
+                    _copy_stream(response, out, hashes, bar, first=head)
                 if total is not None and hashes.size != total:
                     raise http.client.IncompleteRead(b"", total - hashes.size)
             validator_file.unlink(missing_ok=True)
             return _publish(part, final, hashes, expected, url)
         except urllib.error.HTTPError as error:
+            if error.code in (403, 429) and _is_html_page(error.headers, page := error.read(1 << 16)):
+                raise _html_refusal(url, final.name, page) from error  # Drive answers quota with an HTML page
             if error.code == 416:  # our part is longer than the file: start over
                 part.unlink(missing_ok=True)
                 last_error = error
