@@ -155,3 +155,14 @@ def test_training_a_margin_loss_separates_two_speakers():
 def test_unknown_loss_is_named():
     with pytest.raises(ValueError, match="'arcface'"):
         build_loss(LossConfig(kind="arcface"), 8, 5)
+
+
+@pytest.mark.parametrize("kind", ["am", "aam"])
+def test_margin_losses_compute_in_float32_under_autocast(batch, kind):
+    embeddings, labels = batch
+    loss = MarginSoftmax(8, 5, kind=kind)
+    _, full_precision = loss(embeddings, labels)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        value, logits = loss(embeddings.bfloat16(), labels)
+    assert value.dtype == logits.dtype == torch.float32
+    assert torch.abs(logits - full_precision).max() < 30.0 * 0.02  # only the bf16 rounding of the inputs differs
