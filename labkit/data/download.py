@@ -150,9 +150,15 @@ def _publish(part: Path, final: Path, hashes: _Hashes, expected: AssetFile, orig
         print(f"note: the registry has no checksum for {final.name}; its sha256 is {hashes.sha256.hexdigest()} "
               f"(size {hashes.size}); pin it in labkit/data/assets.yaml")
     os.replace(part, final)  # the final name only ever holds a verified file
-    record = {"size": hashes.size, "md5": hashes.md5.hexdigest(), "sha256": hashes.sha256.hexdigest(), "source": origin}
-    marker_path(final).write_text(json.dumps(record, indent=1))
+    _write_marker(final, hashes, origin)
     return final
+
+
+def _write_marker(final: Path, hashes: _Hashes, origin: str) -> None:
+    record = {"size": hashes.size, "md5": hashes.md5.hexdigest(), "sha256": hashes.sha256.hexdigest(), "source": origin}
+    tmp = final.with_name(final.name + ".verified.tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, marker_path(final))
 
 
 def _copy_stream(src: BinaryIO, dst: BinaryIO, hashes: _Hashes, bar: tqdm, first: bytes = b"") -> None:
@@ -183,12 +189,10 @@ def _validator_path(part: Path) -> Path:
     return part.with_name(part.name + ".json")  # ETag / Last-Modified of the server copy being resumed
 
 
-def _parse_content_range(value: str | None) -> tuple[int, int] | None:
-    """``bytes START-END/TOTAL`` -> (START, TOTAL or -1)."""
-    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", (value or "").strip())
-    if not match:
-        return None
-    return int(match[1]), int(match[3]) if match[3] != "*" else -1
+def _range_start(content_range: str | None) -> int:
+    """START of ``Content-Range: bytes START-END/TOTAL`` (-1 when absent or malformed)."""
+    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", (content_range or "").strip())
+    return int(match[1]) if match else -1
 
 
 def _is_html_page(headers, head: bytes) -> bool:
@@ -232,7 +236,7 @@ def http_download(
                 head = response.read(CHUNK)
                 if _is_html_page(response.headers, head):
                     raise _html_refusal(url, final.name, head)
-                start = (_parse_content_range(response.headers.get("Content-Range")) or (-1, 0))[0]
+                start = _range_start(response.headers.get("Content-Range"))
                 if response.status == 206 and start != have:  # bytes we did not ask for: discard, start over
                     part.unlink(missing_ok=True)
                     last_error = DownloadError(f"206 for bytes from {start}, asked from {have}")
@@ -307,8 +311,9 @@ def source_kind(source: Source) -> str:
     return "kaist" if source.needs_key else source.kind
 
 
-def _drive_cache(options: FetchOptions) -> Path:
-    return Path(options.drive_cache or os.environ.get(DRIVE_CACHE_ENV) or DEFAULT_DRIVE_CACHE)
+def drive_cache_dir(folder: str | Path = "") -> Path:
+    """The Drive cache: ``folder``, else $LABKIT_DRIVE_CACHE, else MyDrive/labkit_cache on the Colab mount."""
+    return Path(folder or os.environ.get(DRIVE_CACHE_ENV) or DEFAULT_DRIVE_CACHE)
 
 
 def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOptions) -> Path:
@@ -323,7 +328,7 @@ def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOpti
             print(f"note: {error}")
     attempts: list[str] = []
     quota: QuotaError | None = None
-    cached = _drive_cache(options) / expected.name
+    cached = drive_cache_dir(options.drive_cache) / expected.name
     if "drive-mount" in options.sources and cached.is_file():
         try:
             return copy_verified(cached, final, expected, options.progress)
@@ -363,8 +368,7 @@ def _adopt(final: Path, expected: AssetFile) -> Path:
     if problem:
         os.replace(final, final.with_name(final.name + ".mismatch"))
         raise DownloadError(f"existing {final} does not match the registry ({problem}); moved it to {final.name}.mismatch")
-    record = {"size": hashes.size, "md5": hashes.md5.hexdigest(), "sha256": hashes.sha256.hexdigest(), "source": "existing file"}
-    marker_path(final).write_text(json.dumps(record, indent=1))
+    _write_marker(final, hashes, "existing file")
     return final
 
 
@@ -410,7 +414,7 @@ def persist_to_drive(name: str, dest: str | Path, drive_cache: str | Path | None
                      registry: dict[str, Asset] | None = None) -> list[Path]:
     """Copy the verified files of asset ``name`` from ``dest`` into the Drive cache (atomically)."""
     asset = get_asset(name, registry)
-    cache = Path(drive_cache or os.environ.get(DRIVE_CACHE_ENV) or DEFAULT_DRIVE_CACHE)
+    cache = drive_cache_dir(drive_cache or "")
     cache.mkdir(parents=True, exist_ok=True)
     saved = []
     for expected in asset.files:
