@@ -219,3 +219,24 @@ def test_cli_verify(tmp_path, capsys):
     (tmp_path / "data" / "MANIFEST.tsv").write_text("path,size\n")
     assert main(["verify", str(tmp_path / "data")]) == 1
     assert "MANIFEST.tsv:1: expected the header" in capsys.readouterr().err
+
+
+def test_prepare_subset_from_a_parts_folder_and_a_list_file(vox2_like, tmp_path, monkeypatch):
+    from labkit.data.subset import prepare_subset
+
+    tones, whole = vox2_like
+    for i, part in enumerate(split(whole, 8)):  # the eight registry names, in a folder
+        (tmp_path / f"vox2_dev_aac_parta{chr(97 + i)}").write_bytes(part)
+    chosen = sorted(tones)[40:44]
+    listing = tmp_path / "my_list.csv"
+    sets = ["train", "val", "train", "val"]
+    listing.write_text("utterance_key;shard_dix;set_name\n" + "".join(f"{k};0;{s}\n" for k, s in zip(chosen, sets)))
+    summary = prepare_subset(tmp_path / "out", list_file=str(listing), sets=["train"], parts_dir=str(tmp_path), progress=False)
+    assert summary["utterances"] == 2
+    assert sorted(p.stem for p in (tmp_path / "out" / "wav").rglob("*.wav")) == sorted(k.split("/")[-1] for k in chosen[::2])
+    (tmp_path / "vox2_dev_aac_partah").unlink()
+    with pytest.raises(FileNotFoundError, match="vox2_dev_aac_partah"):
+        prepare_subset(tmp_path / "out2", list_file=str(listing), parts_dir=str(tmp_path), progress=False)
+    monkeypatch.delenv("LABKIT_KAIST_KEY", raising=False)
+    with pytest.raises(ValueError, match="KAIST mirror needs your key"):
+        prepare_subset(tmp_path / "out3", list_file=str(listing), source="kaist", progress=False)
