@@ -51,7 +51,7 @@ def masked(x: Tensor, mask: Tensor | None) -> Tensor:
 
 def stride_mask(mask: Tensor | None, stride: int) -> Tensor | None:
     """The frame mask after a convolution with this time stride: output frame t is valid iff input frame t*stride is."""
-    return None if mask is None or stride == 1 else mask[..., ::stride]
+    return mask if mask is None or stride == 1 else mask[..., ::stride]
 
 
 class SqueezeExcitation(nn.Module):
