@@ -163,3 +163,12 @@ def test_remote_parts_over_http_range(tmp_path):
         server.files["/partab"].ignore_range = True
         with pytest.raises(ValueError, match="does not serve byte ranges"):
             remote.read_at(7001, 7100)
+
+
+def test_split_tar_gz_extracts_from_one_virtual_file(tmp_path):
+    data = {f"wav/id{i:05d}/v/00001.wav": os.urandom(20_000) for i in range(6)}
+    archive = make_tar(tmp_path / "a.tar.gz", [tar_info(name) for name in data], data, mode="w:gz")
+    with open_parts(split(archive.read_bytes(), tmp_path / "parts", 30_001)) as f:
+        safe_extract(f, tmp_path / "out", kind="tar", progress=False)
+    for name, payload in data.items():
+        assert (tmp_path / "out" / name).read_bytes() == payload

@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
 
@@ -219,45 +220,78 @@ def _write_member(src: BinaryIO, path: Path, limit: int, bar: tqdm) -> None:
     os.replace(part, path)
 
 
-def _zip_plan(zf: zipfile.ZipFile, target: Path, max_ratio: float) -> list[tuple[zipfile.ZipInfo, Path, str]]:
-    """Check every zip member; return (info, path, kind) with kind "dir", "file" or "link"."""
+@dataclass
+class _Member:
+    """One checked archive member and what to do with it."""
+
+    info: zipfile.ZipInfo | tarfile.TarInfo
+    path: Path  # where it goes, inside the target
+    kind: str  # "dir", "file", "link" (symlink) or "hardlink" (a copy of an earlier member)
+    size: int = 0
+    link: str = ""  # symlink target, or the archive name a hard link copies
+
+
+def _zip_plan(zf: zipfile.ZipFile, target: Path, max_ratio: float) -> list[_Member]:
+    """Check every zip member before anything is written."""
     plan = []
     for info in zf.infolist():
         path = _member_path(target, info.filename)
-        mode = info.external_attr >> 16
+        mode = info.external_attr >> 16  # Unix mode bits, when the zip was made on Unix
         if stat.S_ISLNK(mode):
-            _check_link(target, path, zf.read(info).decode("utf-8", "replace"), info.filename)
-            plan.append((info, path, "link"))
+            link = zf.read(info).decode("utf-8", "replace")  # a zip symlink stores its target as data
+            _check_link(target, path, link, info.filename)
+            plan.append(_Member(info, path, "link", link=link))
         elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise UnsafeArchive(f"member {info.filename!r}: device or special file")
         elif info.is_dir():
-            plan.append((info, path, "dir"))
+            plan.append(_Member(info, path, "dir"))
         else:
-            if info.file_size > max_ratio * max(info.compress_size, 1) and info.file_size > 1 << 20:
-                raise UnsafeArchive(f"member {info.filename!r}: compression ratio "
-                                    f"{info.file_size / max(info.compress_size, 1):.0f} > {max_ratio} (zip bomb?)")
-            plan.append((info, path, "file"))
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > max_ratio and info.file_size > 1 << 20:  # small members cannot fill a disk
+                raise UnsafeArchive(f"member {info.filename!r}: compression ratio {ratio:.0f} > {max_ratio} (zip bomb?)")
+            plan.append(_Member(info, path, "file", info.file_size))
     return plan
 
 
-def _tar_plan(tf: tarfile.TarFile, target: Path) -> list[tuple[tarfile.TarInfo, Path, str]]:
-    """Check every tar member; return (info, path, kind) with kind "dir", "file", "link" or "hardlink"."""
+def _tar_plan(tf: tarfile.TarFile, target: Path, archive_size: int, max_ratio: float) -> list[_Member]:
+    """Check every tar member before anything is written (the whole archive for the tar-bomb ratio)."""
     plan = []
     for info in tf.getmembers():
         path = _member_path(target, info.name)
         if info.issym():
             _check_link(target, path, info.linkname, info.name)
-            plan.append((info, path, "link"))
+            plan.append(_Member(info, path, "link", link=info.linkname))
         elif info.islnk():
             _member_path(target, info.linkname)  # the file it copies must be inside too
-            plan.append((info, path, "hardlink"))
+            plan.append(_Member(info, path, "hardlink", link=info.linkname))
         elif info.isdir():
-            plan.append((info, path, "dir"))
+            plan.append(_Member(info, path, "dir"))
         elif info.isreg():
-            plan.append((info, path, "file"))
+            plan.append(_Member(info, path, "file", info.size))
         else:
             raise UnsafeArchive(f"member {info.name!r}: device, fifo or special file")
+    total = sum(m.size for m in plan)
+    if total > max_ratio * max(archive_size, 1) and total > 1 << 20:
+        raise UnsafeArchive(f"tar inflates {total / max(archive_size, 1):.0f}x > {max_ratio} (tar bomb?)")
     return plan
+
+
+def _open_archive(archive: str | Path | BinaryIO, kind: str) -> zipfile.ZipFile | tarfile.TarFile:
+    if kind == "zip":
+        return zipfile.ZipFile(archive)
+    if isinstance(archive, (str, Path)):
+        return tarfile.open(archive, "r:*")  # any compression
+    return tarfile.open(fileobj=archive, mode="r:*")
+
+
+def _archive_size(archive: str | Path | BinaryIO) -> int:
+    """Bytes of a path or of a seekable file (whose position is left where it was)."""
+    if isinstance(archive, (str, Path)):
+        return Path(archive).stat().st_size
+    position = archive.tell()
+    size = archive.seek(0, io.SEEK_END)
+    archive.seek(position)
+    return size
 
 
 def safe_extract(archive: str | Path | BinaryIO, target: str | Path, kind: str = "zip",
@@ -265,42 +299,33 @@ def safe_extract(archive: str | Path | BinaryIO, target: str | Path, kind: str =
     """Extract a zip or tar (any compression) into ``target`` after checking every member; return the files.
 
     ``members`` limits extraction to those names. Members already present with their full size are
-    skipped, so a second call after an interruption finishes the job. A compressed tar is also refused
-    when its total inflates more than ``max_ratio`` times its archive size.
+    skipped, so a second call after an interruption finishes the job.
     """
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     wanted = set(members) if members is not None else None
-    with (zipfile.ZipFile(archive) if kind == "zip" else tarfile.open(archive, "r:*") if isinstance(archive, (str, Path))
-          else tarfile.open(fileobj=archive, mode="r:*")) as handle:
+    archive_size = _archive_size(archive)
+    with _open_archive(archive, kind) as handle:
         if kind == "zip":
             plan = _zip_plan(handle, target, max_ratio)
         else:
-            plan = _tar_plan(handle, target)
-            archive_size = Path(archive).stat().st_size if isinstance(archive, (str, Path)) else archive.seek(0, io.SEEK_END)
-            total = sum(info.size for info, _, k in plan if k == "file")
-            if total > 1 << 20 and total > max_ratio * max(archive_size, 1):
-                raise UnsafeArchive(f"{archive}: inflates {total / max(archive_size, 1):.0f}x > {max_ratio} (tar bomb?)")
-        names = (lambda info: info.filename) if kind == "zip" else (lambda info: info.name)
-        size = (lambda info: info.file_size) if kind == "zip" else (lambda info: info.size)
-        plan = [step for step in plan if wanted is None or names(step[0]) in wanted]
-        todo = [(info, path, k) for info, path, k in plan
-                if k != "file" or not (path.is_file() and path.stat().st_size == size(info))]  # resume: skip finished
-        ensure_free_space(target, sum(size(info) for info, _, k in todo if k == "file"), f"extracting {len(todo)} members")
-        with tqdm(total=sum(size(i) for i, _, k in todo if k == "file"), unit="B", unit_scale=True,
-                  desc=f"extract {target.name}", disable=not progress, leave=False) as bar:
-            for info, path, k in todo:
-                if k == "dir":
-                    path.mkdir(parents=True, exist_ok=True)
-                elif k == "link":
-                    link = handle.read(info).decode() if kind == "zip" else info.linkname
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.unlink(missing_ok=True)
-                    os.symlink(link, path)
-                elif k == "hardlink":
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(_member_path(target, info.linkname), path)
+            plan = _tar_plan(handle, target, archive_size, max_ratio)
+        if wanted is not None:
+            plan = [m for m in plan if (m.info.filename if kind == "zip" else m.info.name) in wanted]
+        todo = [m for m in plan if not (m.kind == "file" and m.path.is_file() and m.path.stat().st_size == m.size)]
+        needed = sum(m.size for m in todo)  # finished members are skipped: resume
+        ensure_free_space(target, needed, f"extracting {len(todo)} members")
+        with tqdm(total=needed, unit="B", unit_scale=True, desc=f"extract {target.name}", disable=not progress, leave=False) as bar:
+            for m in todo:
+                m.path.parent.mkdir(parents=True, exist_ok=True)
+                if m.kind == "dir":
+                    m.path.mkdir(exist_ok=True)
+                elif m.kind == "link":
+                    m.path.unlink(missing_ok=True)
+                    os.symlink(m.link, m.path)
+                elif m.kind == "hardlink":
+                    shutil.copyfile(_member_path(target, m.link), m.path)
                 else:
-                    with (handle.open(info) if kind == "zip" else handle.extractfile(info)) as src:
-                        _write_member(src, path, size(info), bar)  # zipfile checks the CRC at the end
-    return [path for _, path, k in plan if k in ("file", "hardlink")]
+                    with handle.open(m.info) if kind == "zip" else handle.extractfile(m.info) as src:
+                        _write_member(src, m.path, m.size, bar)  # zipfile checks the CRC-32 at the end
+    return [m.path for m in plan if m.kind in ("file", "hardlink")]
