@@ -234,6 +234,10 @@ def test_prepare_subset_from_a_parts_folder_and_a_list_file(vox2_like, tmp_path,
     summary = prepare_subset(tmp_path / "out", list_file=str(listing), sets=["train"], parts_dir=str(tmp_path), progress=False)
     assert summary["utterances"] == 2
     assert sorted(p.stem for p in (tmp_path / "out" / "wav").rglob("*.wav")) == sorted(k.split("/")[-1] for k in chosen[::2])
+    prepare_subset(tmp_path / "both", list_file=str(listing), parts_dir=str(tmp_path), progress=False)
+    speaker = chosen[0].split("/")[0]
+    assert (tmp_path / "both" / "meta" / "train_list.txt").read_text().splitlines() == [f"{speaker} {k}.wav" for k in chosen[::2]]
+    assert (tmp_path / "both" / "meta" / "val_list.txt").read_text().splitlines() == [f"{speaker} {k}.wav" for k in chosen[1::2]]
     (tmp_path / "vox2_dev_aac_partah").unlink()
     with pytest.raises(FileNotFoundError, match="vox2_dev_aac_partah"):
         prepare_subset(tmp_path / "out2", list_file=str(listing), parts_dir=str(tmp_path), progress=False)

@@ -39,10 +39,10 @@ PUBLISHED_LISTS = {  # name -> file of the "vaessen_subsets" asset
 }
 
 
-def read_subset_list(path: str | Path, sets: Sequence[str] = ("train", "val")) -> list[str]:
-    """Utterance keys ``idXXXXX/<video>/<nnnnn>`` of a published list (``utterance_key;shard_dix;set_name``)."""
+def read_subset_list(path: str | Path, sets: Sequence[str] = ("train", "val")) -> dict[str, str]:
+    """``{idXXXXX/<video>/<nnnnn>: set name}`` of a published list (``utterance_key;shard_dix;set_name``)."""
     path = Path(path)
-    keys = []
+    keys = {}
     with open(path, newline="", encoding="utf-8") as f:
         rows = csv.reader(f, delimiter=";")
         header = next(rows, None)
@@ -52,7 +52,7 @@ def read_subset_list(path: str | Path, sets: Sequence[str] = ("train", "val")) -
             if len(row) != 3 or len(row[0].split("/")) != 3:
                 raise ValueError(f"{path}:{line}: expected 'idXXXXX/<video>/<nnnnn>;<shard>;<set>', got {';'.join(row)!r}")
             if row[2] in sets:
-                keys.append(row[0])
+                keys[row[0]] = row[2]
     return keys
 
 
@@ -141,12 +141,14 @@ def extract_subset(
     seed: int = 0,
     workers: int = 2,
     sizes: Sequence[int] | None = None,
+    sets: dict[str, str] | None = None,
     progress: bool = True,
 ) -> dict:
     """Extract the utterances ``keys`` (or a seeded choice by ``hours``/``speakers``) as 16 kHz wav.
 
-    Writes ``out_dir/wav/idXXXXX/<video>/<nnnnn>.wav``, ``out_dir/meta/train_list.txt`` and
-    ``out_dir/meta/manifest.csv``; returns a summary (utterances, hours, bytes fetched, archive bytes).
+    Writes ``out_dir/wav/idXXXXX/<video>/<nnnnn>.wav``, ``out_dir/meta/manifest.csv`` and
+    ``out_dir/meta/train_list.txt`` (plus ``val_list.txt`` for keys that ``sets`` marks "val");
+    returns a summary (utterances, hours, bytes fetched, archive bytes).
     """
     out_dir = Path(out_dir)
     zf, raw = open_split_zip(parts, sizes)
@@ -171,7 +173,7 @@ def extract_subset(
                 for job in jobs:
                     job.result()
                     bar.update()
-    rows = [_manifest_row(k, wav_of[k]) for k in sorted(keys)]
+    rows = [_manifest_row(k, wav_of[k], (sets or {}).get(k, "train")) for k in sorted(keys)]
     _write_meta(out_dir, rows)
     return {
         "utterances": len(rows),
@@ -196,23 +198,25 @@ def _batches(keys: list[str], span) -> list[list[str]]:
     return [b for b in batches if b]
 
 
-def _manifest_row(key: str, path: Path) -> dict:
+def _manifest_row(key: str, path: Path, set_name: str) -> dict:
     info = sf.info(path)
     speaker, session, _ = key.split("/")
     return {"utt": f"{key}.wav", "speaker": speaker, "session": session, "path": str(path),
-            "duration": info.frames / info.samplerate, "sample_rate": info.samplerate, "frames": info.frames}
+            "duration": info.frames / info.samplerate, "sample_rate": info.samplerate, "frames": info.frames,
+            "set": set_name}
 
 
 def _write_meta(out_dir: Path, rows: list[dict]) -> None:
-    """meta/train_list.txt (voxceleb_trainer format) and meta/manifest.csv, each written atomically."""
+    """meta/train_list.txt and val_list.txt (voxceleb_trainer format) and meta/manifest.csv, written atomically."""
     meta = out_dir / "meta"
     meta.mkdir(parents=True, exist_ok=True)
-    lines = "".join(f"{r['speaker']} {r['utt']}\n" for r in rows)
+    lists = {f"{name}_list.txt": "".join(f"{r['speaker']} {r['utt']}\n" for r in rows if r["set"] == name)
+             for name in ("train", "val")}
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=list(rows[0]) if rows else ["utt"])
     writer.writeheader()
     writer.writerows(rows)
-    for name, text in (("train_list.txt", lines), ("manifest.csv", table.getvalue())):
+    for name, text in {**lists, "manifest.csv": table.getvalue()}.items():
         tmp = meta / f"{name}.tmp"
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, meta / name)
@@ -242,14 +246,15 @@ def prepare_subset(
     from labkit.data.registry import get_asset
 
     refuse_drive_mount(dest)
-    keys = None
+    keys = sets_of = None
     if list_name:
         if list_name not in PUBLISHED_LISTS:
             raise ValueError(f"unknown subset list {list_name!r}; choose one of {sorted(PUBLISHED_LISTS)}")
         folder = fetch("vaessen_subsets", Path(dest) / "downloads", FetchOptions(progress=progress))
         list_file = str(folder / PUBLISHED_LISTS[list_name])
     if list_file:
-        keys = read_subset_list(list_file, sets)
+        sets_of = read_subset_list(list_file, sets)
+        keys = list(sets_of)
     vox2 = get_asset("voxceleb2_dev")
     if parts_dir:
         parts: list[str | Path] = [Path(parts_dir) / f.name for f in vox2.files]
@@ -265,4 +270,4 @@ def prepare_subset(
             raise ValueError(f"the KAIST mirror needs your key: set {KAIST_KEY_ENV} or pass --key")
         parts = [remote.url(f.name, key) for f in vox2.files]
     return extract_subset(parts, Path(dest), keys, hours, speakers, seed, workers,
-                          sizes=[f.size for f in vox2.files], progress=progress)
+                          sizes=[f.size for f in vox2.files], sets=sets_of, progress=progress)
