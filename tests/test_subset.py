@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -79,6 +80,10 @@ def test_remote_subset_reads_under_20_percent_and_converts(vox2_like, tmp_path):
         assert abs(dominant_hz(path) - tones[key]) < 2
     lines = (tmp_path / "vox2" / "meta" / "train_list.txt").read_text().splitlines()
     assert lines[0] == f"id00000 {chosen[0]}.wav" and len(lines) == 6
+    manifest = pd.read_csv(tmp_path / "vox2" / "meta" / "manifest.csv")
+    assert list(manifest.columns) == ["utt", "speaker", "session", "path", "duration", "sample_rate", "frames", "set"]
+    assert list(manifest["path"]) == [f"wav/{k}.wav" for k in chosen]
+    assert np.allclose(manifest["duration"], manifest["frames"] / 16000) and summary["hours"] == manifest["duration"].sum() / 3600
 
 
 def test_adjacent_members_are_fetched_in_one_request(vox2_like, tmp_path):

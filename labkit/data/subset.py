@@ -151,8 +151,10 @@ def extract_subset(
     returns a summary (utterances, hours, bytes fetched, archive bytes).
     """
     out_dir = Path(out_dir)
+    if progress:
+        print(f"reading the table of contents of {len(parts)} part(s) (VoxCeleb2: ~100 MB at the end of the last part)")
     zf, raw = open_split_zip(parts, sizes)
-    with zf:
+    with zf, raw:
         infos = {k: info for info in zf.infolist() if (k := member_key(info.filename))}
         if keys is None:
             keys = choose_subset({k: estimated_seconds(i) for k, i in infos.items()}, hours, speakers, seed)
@@ -173,7 +175,7 @@ def extract_subset(
                 for job in jobs:
                     job.result()
                     bar.update()
-    rows = [_manifest_row(k, wav_of[k], (sets or {}).get(k, "train")) for k in sorted(keys)]
+    rows = [_manifest_row(k, out_dir, (sets or {}).get(k, "train")) for k in sorted(keys)]
     _write_meta(out_dir, rows)
     return {
         "utterances": len(rows),
@@ -198,8 +200,10 @@ def _batches(keys: list[str], span) -> list[list[str]]:
     return [b for b in batches if b]
 
 
-def _manifest_row(key: str, path: Path, set_name: str) -> dict:
-    info = sf.info(path)
+def _manifest_row(key: str, out_dir: Path, set_name: str) -> dict:
+    """One manifest line; ``path`` is relative to the dataset folder, so the folder can be moved or packed."""
+    path = Path("wav") / f"{key}.wav"
+    info = sf.info(out_dir / path)
     speaker, session, _ = key.split("/")
     return {"utt": f"{key}.wav", "speaker": speaker, "session": session, "path": str(path),
             "duration": info.frames / info.samplerate, "sample_rate": info.samplerate, "frames": info.frames,
