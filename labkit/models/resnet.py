@@ -21,6 +21,7 @@ pooling, so a row embedded inside a batch gets exactly the embedding it would ge
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
@@ -75,10 +76,33 @@ class SqueezeExcitation(nn.Module):
         return x * self.fc(squeezed)[:, :, None, None]
 
 
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions plus a shortcut: out = relu(bn2(conv2(relu(bn1(conv1(x))))) + x)."""
+class ResidualBlock(nn.Module):
+    """What BasicBlock and Bottleneck share: the squeeze-excitation gate, the shortcut and the last ReLU."""
 
     expansion = 1  # output channels = planes * expansion
+
+    def _add_shortcut(
+        self, channels: int, stride: int, downsample: nn.Module | None, squeeze_excitation: bool, plain: bool,
+        relu_before_bn: bool,
+    ) -> None:
+        self.relu = nn.ReLU(inplace=True)
+        self.se = SqueezeExcitation(channels) if squeeze_excitation else None
+        self.downsample = downsample  # 1x1 convolution + BN when the shape changes
+        self.stride = stride
+        self.plain = plain
+        self.relu_before_bn = relu_before_bn
+
+    def _finish(self, out: Tensor, x: Tensor, out_mask: Tensor | None) -> Tensor:
+        """Gate the channels, add the shortcut (none in a plain network), ReLU."""
+        if self.se is not None:
+            out = self.se(out, out_mask)
+        if not self.plain:
+            out = out + (x if self.downsample is None else self.downsample(x))  # the shortcut: F(x) + x
+        return masked(self.relu(out), out_mask)
+
+
+class BasicBlock(ResidualBlock):
+    """Two 3x3 convolutions plus a shortcut: out = relu(bn2(conv2(relu(bn1(conv1(x))))) + x)."""
 
     def __init__(
         self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
@@ -89,25 +113,16 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.se = SqueezeExcitation(planes) if squeeze_excitation else None
-        self.downsample = downsample  # 1x1 convolution + BN when the shape changes
-        self.stride = stride
-        self.plain = plain
-        self.relu_before_bn = relu_before_bn
+        self._add_shortcut(planes, stride, downsample, squeeze_excitation, plain, relu_before_bn)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         out_mask = stride_mask(mask, self.stride)
         out = bn_relu(self.conv1(x), self.bn1, self.relu, self.relu_before_bn)
         out = self.bn2(self.conv2(masked(out, out_mask)))
-        if self.se is not None:
-            out = self.se(out, out_mask)
-        if not self.plain:
-            out = out + (x if self.downsample is None else self.downsample(x))  # the shortcut
-        return masked(self.relu(out), out_mask)
+        return self._finish(out, x, out_mask)
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(ResidualBlock):
     """1x1 (reduce) -> 3x3 -> 1x1 (expand x4) convolutions plus a shortcut; cheaper than two 3x3 at high width."""
 
     expansion = 4
@@ -125,24 +140,14 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = conv1x1(planes, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
-        self.se = SqueezeExcitation(planes * self.expansion) if squeeze_excitation else None
-        self.downsample = downsample
-        self.stride = stride
-        self.plain = plain
-        self.relu_before_bn = relu_before_bn
+        self._add_shortcut(planes * self.expansion, stride, downsample, squeeze_excitation, plain, relu_before_bn)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        out_mask = stride_mask(mask, self.stride)
         out = bn_relu(self.conv1(x), self.bn1, self.relu, self.relu_before_bn)
         out = masked(out, stride_mask(mask, self.stride if self.stride_in_1x1 else 1))
         out = bn_relu(self.conv2(out), self.bn2, self.relu, self.relu_before_bn)
         out = self.bn3(self.conv3(out))
-        if self.se is not None:
-            out = self.se(out, out_mask)
-        if not self.plain:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return masked(self.relu(out), out_mask)
+        return self._finish(out, x, stride_mask(mask, self.stride))
 
 
 class OriginalBottleneck(Bottleneck):
@@ -160,7 +165,7 @@ class ResNet(nn.Module):
     """
 
     def __init__(
-        self, block: type[BasicBlock | Bottleneck], layers: list[int], width: int = 64, in_channels: int = 1,
+        self, block: type[ResidualBlock], layers: list[int], width: int = 64, in_channels: int = 1,
         stem_kernel: int = 3, stem_stride: tuple[int, int] = (1, 1), stem_relu_first: bool = False,
         stem_pool: bool = False, strides: tuple[int, int, int, int] = (1, 2, 2, 2),
         squeeze_excitation: bool = False, plain: bool = False, relu_before_bn: bool = False,
@@ -190,7 +195,7 @@ class ResNet(nn.Module):
                 nn.init.constant_(m.bias, 0)
 
     def _make_layer(
-        self, block: type[BasicBlock | Bottleneck], planes: int, blocks: int, stride: int, plain: bool, **options: Any
+        self, block: type[ResidualBlock], planes: int, blocks: int, stride: int, plain: bool, **options: Any
     ) -> nn.Sequential:
         """One stage: ``blocks`` blocks of ``planes`` channels; the first one strides and changes the width."""
         downsample = None
@@ -229,7 +234,7 @@ class SpeakerResNet(ResNet):
     """
 
     def __init__(
-        self, block: type[BasicBlock | Bottleneck], layers: list[int], n_mels: int = 80, width: int = 32,
+        self, block: type[ResidualBlock], layers: list[int], n_mels: int = 80, width: int = 32,
         pooling: str = "tstp", embed_dim: int = 256, two_embed_layers: bool = False, freq_pooling: str = "flatten",
         stem_kernel: int = 3, stem_stride: int = 1, stem_relu_first: bool = False, layer4_stride: int = 2,
         squeeze_excitation: bool = False, plain: bool = False, relu_before_bn: bool = False,
@@ -272,7 +277,7 @@ class SpeakerResNet(ResNet):
 class ImageNetResNet(ResNet):
     """The ResNet paper's ImageNet classifier: (B, 3, 224, 224) -> (B, num_classes) logits."""
 
-    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int], num_classes: int = 1000) -> None:
+    def __init__(self, block: type[ResidualBlock], layers: list[int], num_classes: int = 1000) -> None:
         block = OriginalBottleneck if block is Bottleneck else block
         super().__init__(block, layers, width=64, in_channels=3, stem_kernel=7, stem_stride=(2, 2), stem_pool=True)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -283,7 +288,7 @@ class ImageNetResNet(ResNet):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-ARCHITECTURES: dict[int, tuple[type[BasicBlock | Bottleneck], list[int]]] = {
+ARCHITECTURES: dict[int, tuple[type[ResidualBlock], list[int]]] = {
     10: (BasicBlock, [1, 1, 1, 1]),
     18: (BasicBlock, [2, 2, 2, 2]),
     34: (BasicBlock, [3, 4, 6, 3]),
@@ -295,7 +300,7 @@ ARCHITECTURES: dict[int, tuple[type[BasicBlock | Bottleneck], list[int]]] = {
 }
 
 
-def _architecture(depth: int) -> tuple[type[BasicBlock | Bottleneck], list[int]]:
+def _architecture(depth: int) -> tuple[type[ResidualBlock], list[int]]:
     if depth not in ARCHITECTURES:
         raise ValueError(f"no ResNet of depth {depth}; expected one of {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[depth]
@@ -311,31 +316,10 @@ def imagenet_resnet(depth: int, num_classes: int = 1000) -> ImageNetResNet:
     return ImageNetResNet(*_architecture(depth), num_classes=num_classes)
 
 
-def resnet10(**kwargs: Any) -> SpeakerResNet:
-    """ResNet-10: one basic block per stage."""
-    return speaker_resnet(10, **kwargs)
-
-
-def resnet18(**kwargs: Any) -> SpeakerResNet:
-    """ResNet-18: 2-2-2-2 basic blocks."""
-    return speaker_resnet(18, **kwargs)
-
-
-def resnet34(**kwargs: Any) -> SpeakerResNet:
-    """ResNet-34: 3-4-6-3 basic blocks (WeSpeaker's ResNet34 with width 32)."""
-    return speaker_resnet(34, **kwargs)
-
-
-def resnet50(**kwargs: Any) -> SpeakerResNet:
-    """ResNet-50: 3-4-6-3 bottleneck blocks."""
-    return speaker_resnet(50, **kwargs)
-
-
-def resnet101(**kwargs: Any) -> SpeakerResNet:
-    """ResNet-101: 3-4-23-3 bottleneck blocks."""
-    return speaker_resnet(101, **kwargs)
-
-
-def resnet152(**kwargs: Any) -> SpeakerResNet:
-    """ResNet-152: 3-8-36-3 bottleneck blocks."""
-    return speaker_resnet(152, **kwargs)
+# The factories of torchvision's resnet.py: resnet34(width=32, n_mels=80) is WeSpeaker's ResNet34.
+resnet10 = partial(speaker_resnet, 10)  # 1-1-1-1 basic blocks
+resnet18 = partial(speaker_resnet, 18)  # 2-2-2-2 basic blocks
+resnet34 = partial(speaker_resnet, 34)  # 3-4-6-3 basic blocks
+resnet50 = partial(speaker_resnet, 50)  # 3-4-6-3 bottlenecks
+resnet101 = partial(speaker_resnet, 101)  # 3-4-23-3 bottlenecks
+resnet152 = partial(speaker_resnet, 152)  # 3-8-36-3 bottlenecks
