@@ -56,6 +56,12 @@ def test_bad_entry_names_the_file(tmp_path):
     path.write_text("a:\n  files: [{name: x}]\n  sources: [{ftp: 'x'}]\n")
     with pytest.raises(ValueError, match=f"{path}.*asset 'a'"):
         load_registry(path)
+    path.write_text("a:\n  files: [{name: x}]\n  sources: [{http: 'x'}]\n  unpak: {format: zip}\n")
+    with pytest.raises(ValueError, match=r"asset 'a': unknown key\(s\) \['unpak'\]"):
+        load_registry(path)
+    path.write_text("a:\n  files: [{name: x, sha: y}]\n  sources: [{http: 'x'}]\n")
+    with pytest.raises(ValueError, match="a file entry needs name"):
+        load_registry(path)
     path.write_text("a: [unclosed\n")
     with pytest.raises(ValueError, match=f"{path}: not valid YAML"):
         load_registry(path)

@@ -216,15 +216,17 @@ def _write_member(src: BinaryIO, path: Path, limit: int, bar: tqdm) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     written = 0
-    with open(part, "wb") as out:
-        for chunk in iter(lambda: src.read(1 << 20), b""):
-            written += len(chunk)
-            if written > limit:
-                out.close()
-                part.unlink()
-                raise UnsafeArchive(f"member {path.name}: inflates beyond its declared {limit} bytes")
-            out.write(chunk)
-            bar.update(len(chunk))
+    try:
+        with open(part, "wb") as out:
+            for chunk in iter(lambda: src.read(1 << 20), b""):  # the last read checks the CRC-32 (zip)
+                written += len(chunk)
+                if written > limit:
+                    raise UnsafeArchive(f"member {path.name}: inflates beyond its declared {limit} bytes")
+                out.write(chunk)
+                bar.update(len(chunk))
+    except BaseException:
+        part.unlink(missing_ok=True)  # a bad or interrupted member leaves nothing behind
+        raise
     os.replace(part, path)
 
 

@@ -91,10 +91,19 @@ def _parse_source(entry: dict, where: str) -> Source:
     return Source("http", template=str(spec))
 
 
+ASSET_KEYS = {"description", "files", "sources", "unpack", "approx_bytes", "licence", "citation", "whole_md5"}
+
+
 def _parse_asset(name: str, entry: dict, where: str) -> Asset:
     if not isinstance(entry, dict) or not entry.get("files") or not entry.get("sources"):
         raise ValueError(f"{where}: asset {name!r} needs 'files' and 'sources'")
-    files = tuple(AssetFile(**f) for f in entry["files"])
+    unknown = sorted(set(entry) - ASSET_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: asset {name!r}: unknown key(s) {unknown}; expected some of {sorted(ASSET_KEYS)}")
+    try:
+        files = tuple(AssetFile(**f) for f in entry["files"])
+    except TypeError as error:
+        raise ValueError(f"{where}: asset {name!r}: a file entry needs name and may have size, md5, sha256 ({error})") from error
     sources = tuple(_parse_source(s, f"{where}: asset {name!r}") for s in entry["sources"])
     unpack = entry.get("unpack", {})
     if unpack.get("format", "none") not in ("zip", "tar", "none"):
