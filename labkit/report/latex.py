@@ -56,18 +56,23 @@ _ESCAPES = {
     **{char: rf"\ensuremath{{\{name}}}" for char, name in {**_GREEK, **_MATH}.items() if name != "-"},
     "−": r"\ensuremath{-}",
     **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΧο", "ABEZHIKMNOPTXo")),
+    "\u200b": r"\allowbreak{}",  # put by escape() into long words (URLs, paths) so that lines can break
 }
-# Text characters that pdflatex sets with T1 + lmodern and the kernel's UTF-8 tables
-# (checked by tests/test_latex.py, which compiles every one of them).
+# Text characters that pdflatex sets with T1 + lmodern: ASCII and every character that LaTeX's UTF-8
+# tables define for the T1, TS1 and OMS encodings (t1enc.dfu, ts1enc.dfu, omsenc.dfu of TeX Live 2022).
+# tests/test_latex.py compiles every one of them.
 SETTABLE = set(
     " !'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]abcdefghijklmnopqrstuvwxyz\n"
-    + "".join(chr(c) for c in range(0xA1, 0x100))  # Latin-1: ñ á ¿ ¡ « » ° ± × ² ...
-    + "".join(chr(c) for c in range(0x100, 0x180) if c not in (0x138, 0x149, 0x17F))  # Latin Extended-A
-    + "–—‘’‚“”„†‡•…‰‹›€™"
+    "¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¹º»¼½¾¿ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõö÷øùúûü"
+    "ýþÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİıĲĳĴĵĶķĹĺĻļĽľŁłŃńŅņŇňŊŋŌōŎŏŐőŒœŔŕŖŗŘřŚśŜ"
+    "ŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƒǄǅǆǇǈǉǊǋǌǍǎǏǐǑǒǓǔǢǣǦǧǨǩǪǫǰǴǵȘșȚțȲȳȷˇ˘˙˛˝฿ḂḃḍḞḟḠḡḥḰḱḷṃṅṇṛṣ"
+    "ṭẎẏẐẑẞỲỳ‐‑‒–—―‖‘’‚“”„†‡•‰‱‹›※‽⁄⁎⁒₡₤₦₩₫€₱℃№℗℞℠™Ω℧℮←↑→↓〈〉␢␣◦◯⟨⟩〈〉ﬀﬁﬂﬃﬄﬅﬆ"
 )
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff"
+_EMOJI_WITH_LATEX = "".join(char for char in _ESCAPES if re.match(f"[{_EMOJI}]", char))  # ✓ ✔ ★
 _TOKEN = re.compile(
-    rf"(?P<emoji>[{_EMOJI}](?:[\ufe0f\U0001f3fb-\U0001f3ff{_EMOJI}])*)"  # one emoji sequence -> one marker
+    rf"(?P<symbol>[{_EMOJI_WITH_LATEX}])"  # mapped by _ESCAPES
+    rf"|(?P<emoji>[{_EMOJI}](?:[\ufe0f\U0001f3fb-\U0001f3ff{_EMOJI}])*)"  # one emoji sequence -> one marker
     r"|(?P<paragraph>\n[ \t]*\n\s*)"  # a blank line ends a paragraph
     r"|(?P<newline>\n)"  # a single newline: a line break
     r"|(?P<ligature>-(?=-)|,(?=,))"  # -- and ,, would become ligatures (– and „)
@@ -79,7 +84,7 @@ _TOKEN_TEXT = {"emoji": "[emoji]", "paragraph": "\n\n", "newline": "\n\\par\\noi
 
 def _escape_token(match: re.Match) -> str:
     char = match.group("char")
-    if match.group() in _ESCAPES:  # symbols in the emoji blocks that LaTeX has (✓ ★)
+    if match.group() in _ESCAPES:  # incl. symbols in the emoji blocks that LaTeX has (✓ ★)
         return _ESCAPES[match.group()]
     if char is None:
         return (match.group("ligature") or "") + _TOKEN_TEXT[match.lastgroup]
@@ -100,6 +105,7 @@ def escape(text: str, inline: bool = False) -> str:
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf"))  # invisible controls
     text = re.sub(r"\s+", " ", text) if inline else text
+    text = re.sub(r"\S{30,}", lambda word: "\u200b".join(re.findall(".{1,10}", word.group())), text)
     return _TOKEN.sub(_escape_token, text.strip())
 
 
@@ -258,15 +264,14 @@ def build_report(answers: str | Path, out_dir: str | Path, language: str | None 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as scratch:  # never a half-written latex/
         tex_file = write_sources(content, store.path.parent, Path(scratch) / "latex", language, date)
-        written = {"zip": overleaf_zip(tex_file.parent, out_dir / "report-overleaf.zip")}
-        if word:
-            from labkit.report.docx import write_docx
-
-            written["docx"] = write_docx(content, store.path.parent, out_dir / "report.docx", language)
-        if pdf or (pdf is None and tex_installed()):
-            os.replace(compile_pdf(tex_file), out_dir / "report.pdf")
-            written["pdf"] = out_dir / "report.pdf"
         shutil.rmtree(out_dir / "latex", ignore_errors=True)
         os.replace(tex_file.parent, out_dir / "latex")
-        written["latex"] = out_dir / "latex"
+    written = {"latex": out_dir / "latex", "zip": overleaf_zip(out_dir / "latex", out_dir / "report-overleaf.zip")}
+    if word:
+        from labkit.report.docx import write_docx
+
+        written["docx"] = write_docx(content, store.path.parent, out_dir / "report.docx", language, date)
+    if pdf or (pdf is None and tex_installed()):
+        os.replace(compile_pdf(out_dir / "latex" / "report.tex"), out_dir / "report.pdf")
+        written["pdf"] = out_dir / "report.pdf"
     return written

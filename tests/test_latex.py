@@ -1,0 +1,223 @@
+"""LaTeX export: escaping that no answer can break or abuse, the report sources, the PDF and the Overleaf zip."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labkit.report import latex
+from labkit.report.latex import SETTABLE, build_report, compile_pdf, escape, latex_table, render_body, tex_installed
+from labkit.report.questions import AnswerStore, bank, empty_answers
+
+SPECIALS = "_ % $ # & { } ~ ^ \\ ñ á ¿ ¡ « » θ ≈ 😀"
+INJECTIONS = "\\input{/etc/passwd} \\write18{touch PWNED} \\catcode`\\{=12 \\def\\x{y} ^^5c"
+LONG = " ".join(f"w{i}" for i in range(3000))  # 3,000 numbered words too short to hyphenate
+
+# Every command escape() may emit; anything else after a backslash would be student-controlled LaTeX.
+ALLOWED = {"textbackslash", "textasciicircum", "textasciitilde", "textless", "textgreater", "textbar",
+           "textquotedbl", "textasciigrave", "ensuremath", "par", "noindent", "allowbreak", *latex._GREEK.values(),
+           *(name for name in latex._MATH.values() if name != "-")}
+
+
+def _assert_inert(source: str) -> None:
+    """``source`` only prints text: known commands, escaped specials, balanced braces."""
+    rest = re.sub(r"\\([a-zA-Z]+)", lambda m: "" if m.group(1) in ALLOWED else m.group(), source)
+    rest = re.sub(r"\\[{}$&#%_,]", "", rest)
+    assert "\\" not in rest, source
+    assert not set(rest) & set("$&#%^_"), source
+    depth = 0
+    for char in rest:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        assert depth >= 0, source
+    assert depth == 0, source
+
+
+# ----------------------------------------------------------------------------- escaping
+def test_escape_turns_specials_and_commands_into_text():
+    assert escape("\\input{/etc/passwd}") == r"\textbackslash{}input\{/etc/passwd\}"
+    assert escape("50% of $x_1$ & #2") == r"50\% of \$x\_1\$ \& \#2"
+    assert escape("a~b^c") == r"a\textasciitilde{}b\textasciicircum{}c"
+    assert escape("θ ≈ 0.5") == r"\ensuremath{\theta} \ensuremath{\approx} 0.5"
+    assert escape("ñ á ¿ ¡ « »") == "ñ á ¿ ¡ « »"  # Latin-1 goes through: T1 sets it
+
+
+def test_escape_marks_what_pdflatex_cannot_set():
+    assert escape("ok 😀 👨‍👩‍👧 👍🏽!") == "ok [emoji] [emoji] [emoji]!"  # one marker per emoji sequence
+    assert escape("中文 𝔸") == "[?][?] [?]"
+    assert escape("✓ done") == r"\ensuremath{\checkmark} done"
+    assert escape("bell\x07 zero\u200bwidth") == "bell zerowidth"
+
+
+def test_escape_lets_long_words_break():
+    url = "https://example.org/" + "a" * 40
+    assert escape(url).replace(r"\allowbreak{}", "") == url
+    assert escape(url).count(r"\allowbreak{}") == 5  # every 10 characters
+
+
+def test_escape_keeps_lines_and_paragraphs_and_breaks_ligatures():
+    assert escape("one\ntwo\n \n\nthree") == "one\n\\par\\noindent two\n\nthree"
+    assert escape("a--b ,,c ?`d") == r"a-{}-b ,{},c ?\textasciigrave{}d"
+    assert escape("name\nline", inline=True) == "name line"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+       | st.lists(st.sampled_from(["\\", "{", "}", "$", "%", "^^5c", "\\input", "\n", "\n\n", "😀", "θ", "-", "`", "~"]),
+                  max_size=30).map("".join))
+def test_escape_output_is_always_inert_text(text):
+    source = escape(text)
+    _assert_inert(source)
+    marked = re.sub(r"\\[a-zA-Z]+|\\[{}$&#%_,]|[{}~\s]|\[\?\]|\[emoji\]", "", source)
+    assert set(marked) <= SETTABLE, source  # every character left is one pdflatex can set
+
+
+# ----------------------------------------------------------------------------- sources
+@pytest.fixture(scope="module")
+def figure(tmp_path_factory) -> Path:
+    """A DET-like figure saved once as .pdf and .png (by labkit.plots.save_figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from labkit.plots import save_figure
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0.1, 1, 10], [10, 1, 0.1])
+    path = save_figure(fig, tmp_path_factory.mktemp("figure") / "det")[0]
+    plt.close(fig)
+    return path
+
+
+def _answers(folder: Path, language: str, figure: Path) -> AnswerStore:
+    """An answers file with every hard case of the issue, a figure and a table."""
+    store = AnswerStore(folder / "answers.json")
+    store.set_info(students=[("Ana García Núñez", "100456789"), ("Joan_O'Brien & Co", "100#999")], language=language)
+    store.save_answer("s1_q1", f"Specials: {SPECIALS} end.")
+    store.save_answer("s1_q2", LONG)
+    store.save_answer("s1_q3", "")
+    store.save_answer("s1_q4", INJECTIONS.replace("PWNED", str(folder / "pwned")))
+    store.save_answer("s1_q5", "f_plus_x")
+    store.save_answer("s2_q2", "3,25")
+    store.attach("fig_det_pretrained", figure)
+    store.attach("tab_results", pd.DataFrame({"system": ["ResNet34_pre", "ResNet10 & 50%"],
+                                              "params": [6634432, 1200000], "EER (%)": [0.87, float("nan")]}))
+    return store
+
+
+def test_table_escapes_headers_and_cells():
+    table = pd.DataFrame({"model_name": ["a&b", "c"], "EER (%)": [1.5, float("nan")], "params": [10, 20]})
+    source = latex_table(table, "Results 100%", "tab:x", language="es")
+    assert r"\begin{tabular}{lrr}" in source and r"\textbf{model\_name}" in source
+    assert r"a\&b & 1,5 & 10 \\" in source and "c & – & 20" in source and r"\caption{Results 100\%}" in source
+    assert r"\resizebox" not in source
+
+
+def test_body_has_every_question_placeholders_and_each_evidence_once(tmp_path, figure):
+    content = _answers(tmp_path, "es", figure).read()
+    body = render_body(content, "es")
+    assert body.count(r"\Question{") == len(bank().questions)
+    assert body.count(r"\NotAnswered") == len(bank().questions) - 5  # 5 answered; s1_q3 was saved empty
+    assert body.count(r"\section{") == 2
+    assert body.count(r"\includegraphics") == 1 and body.count(r"\begin{tabular}") == 1
+    assert body.count(r"\SeeTable{tab:tab-results}") == 3  # asked by s2_q3, s2_q5, s2_q6, s2_q7: placed once
+    assert body.count(r"\SeeFigure{fig:fig-det-pretrained}") == 1  # asked by s2_q2 (placed) and s2_q3
+    assert body.count(r"\MissingEvidence{") == 5  # tab_data, fig_scores, fig_training (s2_q4, s2_q5), fig_det_systems
+    assert "3,25 \\%" in body and "F(x) + x" in body
+    _assert_inert(body.split(r"\Question{s1\_q4}")[1].split(r"\subsection")[0])
+
+
+def test_figure_paths_outside_the_answers_folder_are_refused(tmp_path):
+    content = empty_answers()
+    content["evidence"]["fig_scores"] = {"kind": "figure", "files": ["../../etc/passwd.pdf"]}
+    with pytest.raises(ValueError, match="points outside the answers folder"):
+        latex.write_sources(content, tmp_path, tmp_path / "latex", "en")
+
+
+def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, figure):
+    store = _answers(tmp_path, "en", figure)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tex-here"))
+    written = build_report(store.path, tmp_path / "out")
+    assert sorted(written) == ["docx", "latex", "zip"]
+    names = zipfile.ZipFile(written["zip"]).namelist()
+    assert {"report.tex", "metadata.tex", "body.tex", "figures/fig_det_pretrained.pdf"} <= set(names)
+    with pytest.raises(FileNotFoundError, match="install-tex.sh"):
+        build_report(store.path, tmp_path / "out", pdf=True)
+    with pytest.raises(FileNotFoundError, match="no such answers file"):
+        build_report(tmp_path / "missing.json", tmp_path / "out")
+
+
+# ----------------------------------------------------------------------------- PDF (needs TeX)
+def _require_tex() -> None:
+    assert tex_installed(), "TeX is not installed: run scripts/install-tex.sh (make test does)"
+
+
+def _pdf_text(pdf: Path) -> str:
+    """pdftotext output with hyphenated line ends joined and whitespace collapsed."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", " ", re.sub(r"-\n", "", text))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_pdf_shows_every_answer_and_runs_no_injected_command(tmp_path, language, figure):
+    _require_tex()
+    store = _answers(tmp_path, language, figure)
+    written = build_report(store.path, tmp_path / "out")
+    text = _pdf_text(written["pdf"])
+    assert "Specials: _ % $ # & { } ~ ^ \\ ñ á ¿ ¡ « » θ ≈ [emoji] end." in text
+    assert re.findall(r"\bw(\d+)\b", text) == [str(i) for i in range(3000)]  # the 3,000 words, in order
+    placeholder = "[sin responder]" if language == "es" else "[not answered]"
+    assert text.count(placeholder) == len(bank().questions) - 5
+    assert re.search(r"s1_q3 .{0,300}?" + re.escape(placeholder), text)  # the empty answer
+    assert "\\input{/etc/passwd} \\write18{touch " in text and "\\catcode`\\{=12 \\def\\x{y} ^^5c" in text
+    assert "root:x:0:0" not in text and not (tmp_path / "pwned").exists()
+    assert ("3,25 %" if language == "es" else "3.25 %") in text
+    assert "Ana García Núñez" in text and "Joan_O’Brien & Co" in text and "100#999" in text
+    assert ("Tabla 1" if language == "es" else "Table 1") in text and "ResNet10 & 50%" in text
+    assert ("Figura 1" if language == "es" else "Figure 1") in text
+    fonts = subprocess.run(["pdffonts", str(written["pdf"])], capture_output=True, text=True, check=True).stdout
+    assert "LMRoman10-Regular" in fonts and "Type 3" not in fonts  # T1 Latin Modern outlines, no bitmap fonts
+    pages = subprocess.run(["pdftoppm", "-r", "40", "-png", "-l", "2", str(written["pdf"]), str(tmp_path / "page")])
+    assert pages.returncode == 0 and len(list(tmp_path.glob("page-*.png"))) == 2
+
+
+@pytest.mark.slow
+def test_overleaf_zip_compiles_on_its_own(tmp_path, figure):
+    _require_tex()
+    written = build_report(_answers(tmp_path, "es", figure).path, tmp_path / "out", pdf=False, word=False)
+    unpacked = tmp_path / "overleaf"
+    zipfile.ZipFile(written["zip"]).extractall(unpacked)
+    pdf = compile_pdf(unpacked / "report.tex")
+    assert "Memoria de la práctica" in _pdf_text(pdf)
+
+
+@pytest.mark.slow
+def test_every_settable_character_compiles(tmp_path):
+    _require_tex()
+    store = AnswerStore(tmp_path / "answers.json")
+    every = "".join(sorted(SETTABLE - {"\n"})) + "".join(latex._ESCAPES)
+    store.save_answer("s1_q1", every)
+    text = _pdf_text(build_report(store.path, tmp_path / "out", word=False)["pdf"])
+    assert "[?]" not in text and "[emoji]" not in text
+    for char in "ñÿžŁőŒß€™θ≈":  # glyphs of their own (Ā is A + an accent: pdftotext splits it)
+        assert char in text, char
+
+
+@pytest.mark.slow
+def test_compiler_runs_without_shell_escape_or_file_access_outside(tmp_path):
+    _require_tex()
+    source = tmp_path / "attack.tex"
+    source.write_text("\\documentclass{article}\\begin{document}\n"
+                      f"\\immediate\\write18{{touch {tmp_path / 'pwned'}}}\nok\n\\input{{/etc/passwd}}\n\\end{{document}}\n")
+    with pytest.raises(latex.ReportBuildError, match="/etc/passwd.tex' not found"):  # openin_any=p
+        compile_pdf(source)
+    assert not (tmp_path / "pwned").exists()
+    assert "runsystem(touch" in (tmp_path / "attack.log").read_text() and "disabled" in (tmp_path / "attack.log").read_text()
