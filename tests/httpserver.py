@@ -30,6 +30,7 @@ class Served:
     status: int = 200  # e.g. 403 with an HTML quota page as data
     delay: float = 0.0  # seconds to wait before answering (timeouts)
     content_type: str = "application/octet-stream"
+    rate: float = 0.0  # bytes per second per connection (0 = as fast as loopback goes)
 
 
 class FileServer:
@@ -111,8 +112,12 @@ class FileServer:
                     served.drops -= 1
                     data = data[: served.drop_after]
                     self.close_connection = True
-                self.wfile.write(data)
-                with server.lock:
-                    server.sent[path] += len(data)
+                step = max(1, int(served.rate / 100)) if served.rate else len(data) or 1
+                for i in range(0, len(data), step):  # throttled in 10 ms slices when a rate is set
+                    self.wfile.write(data[i : i + step])
+                    with server.lock:
+                        server.sent[path] += len(data[i : i + step])
+                    if served.rate:
+                        time.sleep(step / served.rate)
 
         return Handler
