@@ -8,6 +8,7 @@ with a visible marker (``[emoji]``, ``[?]``), so no answer can break the build.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -21,7 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from labkit.report.questions import LANGUAGES, AnswerStore, bank, cell_text, figure_file, report_outline, table_frame
+from labkit.report.questions import (LANGUAGES, AnswerStore, bank, cell_text, figure_file, report_outline, table_frame,
+                                     write_atomic)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report_template"
 TODAY = r"\today"  # the build date, in the report's language
@@ -210,12 +212,12 @@ def write_sources(content: dict[str, Any], store_dir: Path, tex_dir: Path, langu
 
 def overleaf_zip(tex_dir: Path, zip_path: Path) -> Path:
     """Zip the LaTeX sources (report.tex at the top) for upload to Overleaf; written atomically."""
-    tmp = zip_path.with_name(f".{zip_path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(tex_dir.rglob("*")):
             if file.is_file() and file.suffix in (".tex", ".pdf", ".png", ".jpg") and file.name != "report.pdf":
                 archive.write(file, file.relative_to(tex_dir).as_posix())
-    os.replace(tmp, zip_path)
+    write_atomic(zip_path, data.getvalue())
     return zip_path
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import html
 import json
 import os
 import re
@@ -214,7 +215,7 @@ def _parse(data: bytes, path: Path) -> dict[str, Any]:
     return content
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` so that a reader or a crash sees the old or the new file, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
@@ -297,7 +298,7 @@ class AnswerStore:
                 return empty_answers(), None
         warnings.warn(f"{problem}; restored the backup {found[0].name}", stacklevel=3)
         raw = found[0].read_bytes()
-        _write_atomic(self.path, raw)
+        write_atomic(self.path, raw)
         return found[1], raw
 
     def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -309,8 +310,8 @@ class AnswerStore:
                 for n in range(self.backups - 1, 0, -1):
                     with contextlib.suppress(FileNotFoundError):
                         os.replace(self.backup_path(n), self.backup_path(n + 1))
-                _write_atomic(self.backup_path(1), previous)
-            _write_atomic(self.path, json.dumps(content, ensure_ascii=False, indent=1).encode("utf-8"))
+                write_atomic(self.backup_path(1), previous)
+            write_atomic(self.path, json.dumps(content, ensure_ascii=False, indent=1).encode("utf-8"))
             return content
 
     def save_answer(self, qid: str, value: Any) -> Any:
@@ -523,7 +524,7 @@ def collect_to_csv(paths: Sequence[str | Path], out: str | Path) -> pd.DataFrame
     table = collect(paths)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out, table.to_csv(index=False).encode("utf-8"))
+    write_atomic(out, table.to_csv(index=False).encode("utf-8"))
     return table
 
 
@@ -551,7 +552,7 @@ def answer_widget(qid: str, language: str | None = None, delay: float = 1.0):
             answers.save_answer(qid, editor.value)
             status.value = f"<i>saved {dt.datetime.now():%H:%M:%S}</i>"
         except ValueError as error:
-            status.value = f"<b style='color:red'>{error}</b>"
+            status.value = f"<b style='color:red'>{html.escape(str(error))}</b>"
 
     def on_change(change: dict[str, Any]) -> None:  # debounce: only the last edit in `delay` s is saved
         for timer in pending:
@@ -561,7 +562,7 @@ def answer_widget(qid: str, language: str | None = None, delay: float = 1.0):
         status.value = "<i>editing…</i>"
 
     editor.observe(on_change, names="value")
-    title = widgets.HTML(value=f"<b>{qid}</b>: {question.text[language]}")
+    title = widgets.HTML(value=f"<b>{qid}</b>: {html.escape(question.text[language])}")
     box = widgets.VBox([title, editor, status])
 
     def flush() -> None:  # save a pending edit now (e.g. before closing the notebook)
