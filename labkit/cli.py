@@ -252,13 +252,19 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", choices=["hf", "kaist"], default="hf", help="remote source of the parts")
     parser.add_argument("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)")
     parser.add_argument("--workers", type=int, default=2, help="parallel AAC -> wav conversions")
-    parser.add_argument("--dest", default="data/voxceleb2_subset", help="output folder (default: %(default)s)")
+    parser.add_argument("--dest", default="", help="output folder (default: voxceleb2_subset in /content/data on Colab, ./data)")
 
     def run(args: argparse.Namespace) -> int:
+        from labkit.data.archives import NotEnoughSpace
+        from labkit.data.download import DownloadError
         from labkit.data.subset import prepare_subset
 
-        summary = prepare_subset(args.dest, args.list_name, args.list_file, args.hours, args.speakers, args.seed,
-                                 args.sets, args.parts_dir, args.source, args.key, args.workers)
+        try:
+            summary = prepare_subset(args.dest, args.list_name, args.list_file, args.hours, args.speakers, args.seed,
+                                     args.sets, args.parts_dir, args.source, args.key, args.workers)
+        except (DownloadError, NotEnoughSpace) as error:
+            print(f"labkit subset: {error}", file=sys.stderr)
+            return 1
         print(json.dumps(summary, indent=2))
         return 0
 

@@ -27,6 +27,8 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from labkit.data.archives import MultiPartFile, RemoteParts, ensure_free_space
+from labkit.data.download import KAIST_KEY_ENV, FetchOptions, default_data_root, fetch, refuse_drive_mount, source_kind
+from labkit.data.registry import get_asset
 
 SAMPLE_RATE = 16000
 WAV_BYTES_PER_SECOND = 2 * SAMPLE_RATE  # mono PCM16
@@ -227,7 +229,7 @@ def _write_meta(out_dir: Path, rows: list[dict]) -> None:
 
 
 def prepare_subset(
-    dest: str | Path,
+    dest: str | Path = "",
     list_name: str = "",
     list_file: str = "",
     hours: float | None = None,
@@ -246,15 +248,13 @@ def prepare_subset(
     local copy; neither means a seeded choice by ``hours``/``speakers``. Without ``parts_dir`` the
     parts are read remotely from ``source`` ("hf" or "kaist") of the ``voxceleb2_dev`` asset.
     """
-    from labkit.data.download import KAIST_KEY_ENV, FetchOptions, fetch, refuse_drive_mount, source_kind
-    from labkit.data.registry import get_asset
-
+    dest = Path(dest or default_data_root() / "voxceleb2_subset")
     refuse_drive_mount(dest)
     keys = sets_of = None
     if list_name:
         if list_name not in PUBLISHED_LISTS:
             raise ValueError(f"unknown subset list {list_name!r}; choose one of {sorted(PUBLISHED_LISTS)}")
-        folder = fetch("vaessen_subsets", Path(dest) / "downloads", FetchOptions(progress=progress))
+        folder = fetch("vaessen_subsets", dest / "downloads", FetchOptions(progress=progress))
         list_file = str(folder / PUBLISHED_LISTS[list_name])
     if list_file:
         sets_of = read_subset_list(list_file, sets)
@@ -273,5 +273,5 @@ def prepare_subset(
         if remote.needs_key and not key:
             raise ValueError(f"the KAIST mirror needs your key: set {KAIST_KEY_ENV} or pass --key")
         parts = [remote.url(f.name, key) for f in vox2.files]
-    return extract_subset(parts, Path(dest), keys, hours, speakers, seed, workers,
+    return extract_subset(parts, dest, keys, hours, speakers, seed, workers,
                           sizes=[f.size for f in vox2.files], sets=sets_of, progress=progress)
