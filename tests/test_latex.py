@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from labkit.cli import main
 from labkit.report import latex
 from labkit.report.latex import SETTABLE, build_report, compile_pdf, escape, latex_table, render_body, tex_installed
 from labkit.report.questions import AnswerStore, bank, empty_answers
@@ -141,7 +142,7 @@ def test_figure_paths_outside_the_answers_folder_are_refused(tmp_path):
         latex.write_sources(content, tmp_path, tmp_path / "latex", "en")
 
 
-def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, figure):
+def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, capsys, figure):
     store = _answers(tmp_path, "en", figure)
     monkeypatch.setenv("PATH", str(tmp_path / "no-tex-here"))
     written = build_report(store.path, tmp_path / "out")
@@ -150,6 +151,9 @@ def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, fig
     assert {"report.tex", "metadata.tex", "body.tex", "figures/fig_det_pretrained.pdf"} <= set(names)
     with pytest.raises(FileNotFoundError, match="install-tex.sh"):
         build_report(store.path, tmp_path / "out", pdf=True)
+    assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "cli"), "--no-docx"]) == 0
+    assert "no PDF: TeX is not installed" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == ["latex", "report-overleaf.zip"]
     with pytest.raises(FileNotFoundError, match="no such answers file"):
         build_report(tmp_path / "missing.json", tmp_path / "out")
 
