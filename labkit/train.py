@@ -326,14 +326,14 @@ def train(
 
             state["step"] += 1
             state["batch"] += 1
-            window["loss"] += float(loss) * len(labels)
-            window["correct"] += int((logits.argmax(dim=1) == labels).sum())
+            window["loss"] += loss.detach() * len(labels)  # stays on the device: no GPU sync per step
+            window["correct"] += (logits.argmax(dim=1) == labels).sum()
             window["seen"] += len(labels)
             bar.update(1)
             if state["step"] % cfg.run.log_every_steps == 0 or state["batch"] == len(batches):
                 seconds = time.perf_counter() - window["t0"]
                 row = {"step": state["step"], "epoch": round(state["epoch"] + state["batch"] / len(batches), 4),
-                       "loss": round(window["loss"] / window["seen"], 5), "acc": round(window["correct"] / window["seen"], 4),
+                       "loss": round(float(window["loss"]) / window["seen"], 5), "acc": round(float(window["correct"]) / window["seen"], 4),
                        "lr": f"{lr:.3e}", "samples_per_s": round(window["seen"] * world_size / seconds, 1),
                        "elapsed_s": round(spent, 1)}
                 bar.set_postfix(loss=row["loss"], acc=row["acc"], lr=row["lr"], sps=row["samples_per_s"])

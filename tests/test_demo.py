@@ -1,0 +1,31 @@
+"""``labkit demo`` end to end (on the tiny corpus, with a short training budget)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from test_train import tiny_corpus  # noqa: F401  (the shared session fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_demo_evaluates_pretrained_trains_from_scratch_and_prints_the_table(tiny_corpus, tmp_path):  # noqa: F811
+    out = tmp_path / "demo"
+    command = [sys.executable, "-m", "labkit", "demo", "--root", str(tiny_corpus), "--out-dir", str(out),
+               "--minutes", "0.1", "--no-progress"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pd.read_csv(out / "results.csv")
+    assert list(table["model"]) == ["pretrained", "from scratch"]
+    assert table["eer_%"].between(0, 100).all() and (table["params_M"] > 0).all()
+    assert table.loc[1, "train_min"] == pytest.approx(0.1, abs=0.05)
+    for line in ("pretrained", "from scratch", "eer_%"):
+        assert line in result.stdout
+    for name in ("det.pdf", "det.png", "pretrained/det.png", "scratch/histogram.png", "scratch/model.pt"):
+        assert (out / name).exists(), name

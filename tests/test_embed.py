@@ -1,0 +1,79 @@
+"""labkit.embed: batch-size invariance, crops, the on-disk cache keyed by model checksum + utterance."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from labkit import models
+from labkit.config import ModelConfig
+from labkit.data.voxceleb import scan
+from labkit.embed import extract, length_batches, model_checksum
+from test_train import tiny_corpus  # noqa: F401  (the shared session fixture)
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return models.build_model(ModelConfig(depth=10, width=8, embed_dim=32)).eval()
+
+
+@pytest.fixture(scope="module")
+def manifest(tiny_corpus):  # noqa: F811
+    return scan(tiny_corpus).head(12)
+
+
+def test_length_batches_group_neighbours_longest_first():
+    batches = length_batches(np.array([2.0, 9.0, 5.0, 7.0, 1.0]), 2)
+    assert batches == [[1, 3], [2, 0], [4]]
+
+
+def test_checksum_changes_with_any_weight(model):
+    before = model_checksum(model)
+    assert before == model_checksum(model)
+    with torch.no_grad():
+        next(model.parameters())[0].flatten()[0] += 1e-3
+    assert model_checksum(model) != before
+    with torch.no_grad():
+        next(model.parameters())[0].flatten()[0] -= 1e-3
+
+
+def test_same_embeddings_whatever_the_batch_size(model, manifest):
+    ids, one = extract(model, manifest, batch_size=1, progress=False)
+    assert ids == manifest["utt"].tolist()
+    for batch_size in (3, 12):
+        _, batched = extract(model, manifest, batch_size=batch_size, progress=False)
+        np.testing.assert_allclose(batched, one, atol=1e-4, rtol=0)
+    assert manifest["duration"].nunique() > 1  # the batches really were padded
+
+
+def test_crops_are_averaged_unit_vectors_and_batch_invariant(model, manifest):
+    _, one = extract(model, manifest, batch_size=1, crops=3, crop_seconds=1.0, progress=False)
+    _, batched = extract(model, manifest, batch_size=5, crops=3, crop_seconds=1.0, progress=False)
+    np.testing.assert_allclose(batched, one, atol=1e-4, rtol=0)
+    norms = np.linalg.norm(one, axis=1)
+    assert np.all(norms <= 1 + 1e-5) and np.all(norms > 0.5)  # a mean of unit vectors
+    _, full = extract(model, manifest, batch_size=4, progress=False)
+    assert not np.allclose(full / np.linalg.norm(full, axis=1, keepdims=True), one, atol=1e-3)
+
+
+def test_cache_is_keyed_by_model_checksum_and_utterance(model, manifest, tmp_path):
+    copies = manifest.head(6).copy()
+    copies["path"] = [shutil.copy(path, tmp_path / f"{i}.wav") for i, path in enumerate(copies["path"])]
+    cache = tmp_path / "cache"
+    _, first = extract(model, copies, batch_size=4, cache_dir=cache, progress=False)
+    for path in copies["path"]:
+        os.remove(path)  # the audio is gone: from now on only the cache can answer for these utterances
+    both = pd.concat([copies, manifest.tail(6)], ignore_index=True)
+    _, second = extract(model, both, batch_size=4, cache_dir=cache, progress=False)  # resumes: embeds only the new six
+    np.testing.assert_array_equal(second[:6], first)
+    _, fresh = extract(model, manifest.tail(6), batch_size=4, progress=False)
+    np.testing.assert_allclose(second[6:], fresh, atol=1e-4, rtol=0)
+    other = models.build_model(ModelConfig(depth=10, width=8, embed_dim=32))  # other weights: another cache key
+    with pytest.raises((FileNotFoundError, RuntimeError)):
+        extract(other, copies, batch_size=4, cache_dir=cache, progress=False)

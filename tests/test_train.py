@@ -1,0 +1,179 @@
+"""labkit.train: schedule, sampler positions, checkpoints (atomic, fallback), SIGKILL + resume."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from labkit.config import ExperimentConfig, OptimConfig, apply_overrides, save_config
+from labkit.train import (
+    epoch_batches,
+    learning_rate,
+    load_latest_checkpoint,
+    rng_states,
+    set_rng_states,
+    train,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(root: Path, out_dir: Path, *overrides: str) -> ExperimentConfig:
+    """A very small ResNet on the tiny synthetic corpus: a few seconds per epoch on a CPU."""
+    base = [f"data.root={root}", f"run.out_dir={out_dir}", "data.batch_size=8", "data.num_workers=0", "data.crop_seconds=0.5",
+            "model.depth=10", "model.width=8", "model.embed_dim=32", "run.epochs=2", "run.log_every_steps=1",
+            "run.checkpoint_every_steps=2", "run.device=cpu", "optim.warmup_epochs=0.5"]
+    return apply_overrides(ExperimentConfig(), base + list(overrides))
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """The synthetic ``tiny`` corpus, generated once per test session (other engine tests import this fixture)."""
+    from labkit.data.synthetic import make_corpus
+
+    root = tmp_path_factory.getbasetemp() / "synthetic-tiny"
+    if not (root / "meta" / "veri_test.txt").exists():
+        make_corpus(root, preset="tiny", seed=0)
+    return root
+
+
+def read_history(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# --------------------------------------------------------------------------- fast units
+
+
+def test_learning_rate_warms_up_then_decays_to_final_lr():
+    cfg = OptimConfig(lr=0.1, final_lr=0.001, schedule="cosine")
+    assert learning_rate(cfg, 0.0, warmup=0.1) == pytest.approx(0.1 * 1e-3 / 0.1)
+    assert learning_rate(cfg, 0.05, warmup=0.1) == pytest.approx(0.1 * (0.05 + 1e-3) / 0.1)
+    assert learning_rate(cfg, 0.1, warmup=0.1) == pytest.approx(0.1)
+    assert learning_rate(cfg, 0.55, warmup=0.1) == pytest.approx(0.001 + 0.5 * 0.099)  # half-way down the cosine
+    assert learning_rate(cfg, 1.0, warmup=0.1) == pytest.approx(0.001)
+    assert learning_rate(cfg, 1.7, warmup=0.1) == pytest.approx(0.001)  # past the end: stays at the floor
+    expo = OptimConfig(lr=0.1, final_lr=0.001, schedule="exponential")
+    assert learning_rate(expo, 0.55, warmup=0.1) == pytest.approx(0.01)  # geometric mean of 0.1 and 0.001
+    with pytest.raises(ValueError, match="schedule"):
+        learning_rate(OptimConfig(schedule="step"), 0.5, warmup=0.1)
+
+
+def test_epoch_batches_are_seeded_disjoint_across_ranks_and_drop_the_incomplete_batch():
+    one = epoch_batches(103, 10, epoch=3, seed=7)
+    assert one == epoch_batches(103, 10, epoch=3, seed=7)  # a resumed run sees the same order
+    assert one != epoch_batches(103, 10, epoch=4, seed=7)
+    assert len(one) == 10 and all(len(b) == 10 for b in one)
+    assert len({i for b in one for i in b}) == 100
+    ranks = [epoch_batches(103, 10, epoch=3, seed=7, rank=r, world_size=2) for r in range(2)]
+    assert [len(r) for r in ranks] == [5, 5]
+    seen = [{i for b in r for i in b} for r in ranks]
+    assert not seen[0] & seen[1]
+
+
+def test_rng_states_survive_a_weights_only_round_trip(tmp_path):
+    torch.manual_seed(1)
+    np.random.seed(1)
+    path = tmp_path / "rng.pt"
+    torch.save(rng_states(), path)
+    expected = (torch.rand(3), np.random.rand(3), __import__("random").random())
+    set_rng_states(torch.load(path, weights_only=True))
+    assert torch.equal(torch.rand(3), expected[0])
+    assert np.array_equal(np.random.rand(3), expected[1])
+    assert __import__("random").random() == expected[2]
+
+
+# --------------------------------------------------------------------------- training runs
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_corpus, tmp_path_factory) -> Path:
+    """Two epochs of a tiny model, trained once for the tests below."""
+    return train(tiny_config(tiny_corpus, tmp_path_factory.mktemp("run") / "tiny"), progress=False)
+
+
+@pytest.mark.slow
+def test_training_writes_config_history_checkpoints_and_a_loadable_model(finished_run, tiny_corpus):
+    from labkit import models
+
+    history = read_history(finished_run)
+    steps = [int(r["step"]) for r in history if r["loss"]]
+    assert steps == list(range(1, steps[-1] + 1))  # every step logged, in order
+    assert float(history[-1]["epoch"]) == pytest.approx(2.0)
+    lrs = [float(r["lr"]) for r in history if r["lr"]]
+    assert max(lrs) == pytest.approx(1e-3, rel=0.05) and lrs[-1] < 1e-4  # warm-up to lr, decays to final_lr
+    assert (finished_run / "config.yaml").read_text().count(str(tiny_corpus)) == 1
+    assert len(list((finished_run / "checkpoints").glob("step*.pt"))) == 2  # keep_checkpoints
+    model = models.load(finished_run / "model.pt")
+    assert model(torch.zeros(1, 16000)).shape == (1, 32)
+
+
+@pytest.mark.slow
+def test_truncated_last_checkpoint_falls_back_to_the_previous_one_with_a_warning(finished_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "copy"
+    shutil.copytree(finished_run, run_dir)
+    newest, previous = sorted((run_dir / "checkpoints").glob("step*.pt"), reverse=True)
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])  # a half-written file
+    with pytest.warns(UserWarning, match="unreadable checkpoint"):
+        checkpoint, path = load_latest_checkpoint(run_dir)
+    assert path == previous
+    assert checkpoint["state"]["step"] == int(previous.stem[4:])
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_finishes_with_a_continuous_history(tiny_corpus, tmp_path):
+    run_dir = tmp_path / "killed"
+    cfg = tiny_config(tiny_corpus, run_dir, "data.batch_size=4", "run.epochs=3", "run.checkpoint_every_steps=3", "run.keep_checkpoints=50")
+    config = save_config(cfg, tmp_path / "cfg.yaml")
+    command = [sys.executable, "-m", "labkit", "train", "--config", str(config), "--no-progress"]
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run_dir / "checkpoints" / "step00000003.pt").exists():
+        assert process.poll() is None, (tmp_path / "stderr.txt").read_text()
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)  # no chance to clean up: as when Colab disconnects
+    process.wait()
+    killed_at = max(int(r["step"]) for r in read_history(run_dir))
+    checkpoints = sorted((run_dir / "checkpoints").glob("step*.pt"))
+    state = torch.load(checkpoints[-1], weights_only=True)["state"]
+    assert state["batch"] > 0, "the kill should land mid-epoch"
+
+    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {checkpoints[-1]}" in resumed.stdout
+    history = read_history(run_dir)
+    steps = [int(r["step"]) for r in history if r["loss"]]
+    per_epoch = round(steps[-1] / 3)
+    assert steps == list(range(1, 3 * per_epoch + 1))  # no gap, no duplicate: continues where it stopped
+    assert steps[-1] > killed_at >= state["step"]
+    elapsed = [float(r["elapsed_s"]) for r in history if r["loss"]]
+    assert elapsed == sorted(elapsed)  # the training clock continues too
+    assert (run_dir / "model.pt").exists()
+
+
+@pytest.mark.slow
+def test_time_budget_stops_after_saving_and_a_rerun_continues(tiny_corpus, tmp_path):
+    run_dir = tmp_path / "budget"
+    cfg = tiny_config(tiny_corpus, run_dir, "run.epochs=50", "run.max_minutes=0.05")
+    train(cfg, progress=False)
+    checkpoint, _ = load_latest_checkpoint(run_dir)
+    first_stop = checkpoint["state"]["step"]
+    assert 0 < first_stop < 50 * 1000 and checkpoint["state"]["elapsed_s"] >= 3.0
+    assert (run_dir / "model.pt").exists()
+    train(apply_overrides(cfg, ["run.max_minutes=0.1"]), progress=False)  # a larger budget picks up from there
+    checkpoint, _ = load_latest_checkpoint(run_dir)
+    assert checkpoint["state"]["step"] > first_stop
+    assert checkpoint["state"]["elapsed_s"] >= 6.0
+    assert all(float(r["elapsed_s"]) <= 6.0 for r in read_history(run_dir))  # no step starts once the budget is spent
