@@ -122,6 +122,8 @@ def test_missing_file_comes_back_from_backup(tmp_path):
     store.save_answer("s1_q1", "one")
     store.save_answer("s1_q4", "two")
     store.path.unlink()
+    with pytest.warns(UserWarning, match="is missing; using the backup answers.json.bak1"):
+        assert set(store.read()["answers"]) == {"s1_q1"}
     with pytest.warns(UserWarning, match="is missing; restored"):
         store.save_answer("s1_q6", "three")
     assert set(store.read()["answers"]) == {"s1_q1", "s1_q6"}

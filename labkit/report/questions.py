@@ -268,13 +268,16 @@ class AnswerStore:
             return _parse(self.path.read_bytes(), self.path)
         except FileNotFoundError:
             found = self._newest_backup()
-            return found[1] if found else empty_answers()
+            if found is None:  # nothing saved yet
+                return empty_answers()
+            problem = f"{self.path} is missing"
         except ValueError as error:
             found = self._newest_backup()
-            if not found:
+            if found is None:
                 raise
-            warnings.warn(f"{error}; using the backup {found[0].name}", stacklevel=2)
-            return found[1]
+            problem = str(error)
+        warnings.warn(f"{problem}; using the backup {found[0].name}", stacklevel=2)
+        return found[1]
 
     def _load_locked(self) -> tuple[dict[str, Any], bytes | None]:
         """Under the lock: the current content and its bytes, repairing a corrupted or missing file."""
