@@ -89,20 +89,20 @@ def make_optimizer(cfg: OptimConfig, params: list[nn.Parameter]) -> torch.optim.
     raise ValueError(f"optim.name: expected 'sgd' or 'adam', got {cfg.name!r}")
 
 
-def learning_rate(cfg: OptimConfig, progress: float, warmup: float) -> float:
-    """Linear warm-up over the first ``warmup`` fraction of training, then cosine or exponential decay.
+def learning_rate(cfg: OptimConfig, step: int, warmup_steps: int, progress: float) -> float:
+    """Cosine or exponential decay from ``lr`` to ``final_lr``, times a linear warm-up over the first steps.
 
     ``progress`` runs from 0 to 1 over the whole run (steps done / all steps, or time spent /
     time budget, whichever is further along), so a time-limited run still ends at ``final_lr``.
     """
-    if progress < warmup:
-        return cfg.lr * (progress + 1e-3) / warmup
-    decay = min(1.0, (progress - warmup) / max(1e-9, 1.0 - warmup))
+    progress = min(1.0, progress)
     if cfg.schedule == "cosine":
-        return cfg.final_lr + 0.5 * (cfg.lr - cfg.final_lr) * (1.0 + math.cos(math.pi * decay))
-    if cfg.schedule == "exponential":
-        return cfg.lr * (cfg.final_lr / cfg.lr) ** decay
-    raise ValueError(f"optim.schedule: expected 'cosine' or 'exponential', got {cfg.schedule!r}")
+        lr = cfg.final_lr + 0.5 * (cfg.lr - cfg.final_lr) * (1.0 + math.cos(math.pi * progress))
+    elif cfg.schedule == "exponential":
+        lr = cfg.lr * (cfg.final_lr / cfg.lr) ** progress
+    else:
+        raise ValueError(f"optim.schedule: expected 'cosine' or 'exponential', got {cfg.schedule!r}")
+    return lr * min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else lr
 
 
 def epoch_batches(n_items: int, batch_size: int, epoch: int, seed: int, rank: int = 0, world_size: int = 1) -> list[list[int]]:
@@ -202,6 +202,27 @@ def truncate_history(path: Path, last_step: int) -> None:
     os.replace(tmp, path)
 
 
+class LivePlot:
+    """An ``on_log`` callback for notebooks: redraws loss, accuracy and validation EER in one output, in place."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.handle = None
+
+    def __call__(self, row: dict[str, Any]) -> None:
+        from IPython.display import display
+
+        from labkit.plots import training_curves
+
+        self.rows.append(row)
+        columns = {name: np.array([float(r.get(name) or "nan") for r in self.rows]) for name in ("epoch", "loss", "acc", "val_eer")}
+        figure = training_curves(columns, x="epoch")
+        if self.handle is None:
+            self.handle = display(figure, display_id=True)
+        else:
+            self.handle.update(figure)
+
+
 # ----------------------------------------------------------------------------- the run
 
 
@@ -241,7 +262,7 @@ def train(
     if batches_per_epoch == 0:
         raise ValueError(f"{train_list}: {len(dataset)} utterances are fewer than one batch of {cfg.data.batch_size} x {world_size} processes")
     total_steps = batches_per_epoch * cfg.run.epochs
-    warmup = min(0.5, cfg.optim.warmup_epochs / max(1, cfg.run.epochs))  # warm-up as a fraction of the run
+    warmup_steps = round(cfg.optim.warmup_epochs * batches_per_epoch)
 
     # -- model, loss, optimiser, mixed precision
     model = models.build_model(cfg.model)
@@ -308,11 +329,10 @@ def train(
                 break
             wav, labels = wav.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             progress_frac = max(state["step"] / total_steps, spent / budget_s if budget_s else 0.0)
-            lr = learning_rate(cfg.optim, progress_frac, warmup)
+            lr = learning_rate(cfg.optim, state["step"], warmup_steps, progress_frac)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            if hasattr(criterion, "set_epoch"):
-                criterion.set_epoch(state["epoch"] + state["batch"] / batches_per_epoch)  # margin warm-up
+            criterion.set_epoch(state["epoch"] + state["batch"] / batches_per_epoch)  # margin warm-up
 
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss, logits = ddp_net(wav, labels)

@@ -56,16 +56,17 @@ def read_history(run_dir: Path) -> list[dict[str, str]]:
 
 def test_learning_rate_warms_up_then_decays_to_final_lr():
     cfg = OptimConfig(lr=0.1, final_lr=0.001, schedule="cosine")
-    assert learning_rate(cfg, 0.0, warmup=0.1) == pytest.approx(0.1 * 1e-3 / 0.1)
-    assert learning_rate(cfg, 0.05, warmup=0.1) == pytest.approx(0.1 * (0.05 + 1e-3) / 0.1)
-    assert learning_rate(cfg, 0.1, warmup=0.1) == pytest.approx(0.1)
-    assert learning_rate(cfg, 0.55, warmup=0.1) == pytest.approx(0.001 + 0.5 * 0.099)  # half-way down the cosine
-    assert learning_rate(cfg, 1.0, warmup=0.1) == pytest.approx(0.001)
-    assert learning_rate(cfg, 1.7, warmup=0.1) == pytest.approx(0.001)  # past the end: stays at the floor
+    assert learning_rate(cfg, 0, warmup_steps=10, progress=0.0) == pytest.approx(0.01)  # 1/10 of the way up
+    assert learning_rate(cfg, 4, warmup_steps=10, progress=0.0) == pytest.approx(0.05)
+    assert learning_rate(cfg, 9, warmup_steps=10, progress=0.0) == pytest.approx(0.1)
+    assert learning_rate(cfg, 50, warmup_steps=10, progress=0.5) == pytest.approx(0.001 + 0.5 * 0.099)  # half-way down
+    assert learning_rate(cfg, 99, warmup_steps=10, progress=1.0) == pytest.approx(0.001)
+    assert learning_rate(cfg, 99, warmup_steps=10, progress=1.7) == pytest.approx(0.001)  # past the budget: the floor
+    assert learning_rate(cfg, 9, warmup_steps=10, progress=0.5) == pytest.approx(0.001 + 0.5 * 0.099)  # time-limited run
     expo = OptimConfig(lr=0.1, final_lr=0.001, schedule="exponential")
-    assert learning_rate(expo, 0.55, warmup=0.1) == pytest.approx(0.01)  # geometric mean of 0.1 and 0.001
+    assert learning_rate(expo, 50, warmup_steps=0, progress=0.5) == pytest.approx(0.01)  # geometric mean of 0.1 and 0.001
     with pytest.raises(ValueError, match="schedule"):
-        learning_rate(OptimConfig(schedule="step"), 0.5, warmup=0.1)
+        learning_rate(OptimConfig(schedule="step"), 5, warmup_steps=0, progress=0.5)
 
 
 def test_epoch_batches_are_seeded_disjoint_across_ranks_and_drop_the_incomplete_batch():
