@@ -75,10 +75,9 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
         model = _load_wespeaker(path / "avg_model.pt", path / "config.yaml")
     else:
         checkpoint = _read(path)
-        vt_state = _voxceleb_trainer_state(checkpoint)
         if isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT:
             model = _load_labkit(checkpoint, path)
-        elif vt_state is not None:
+        elif (vt_state := _voxceleb_trainer_state(checkpoint)) is not None:
             model = _load_voxceleb_trainer(vt_state, path)
         elif isinstance(checkpoint, dict) and "seg_1.weight" in checkpoint:
             model = _load_wespeaker(path, path.with_name("config.yaml"), checkpoint)

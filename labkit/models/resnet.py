@@ -47,7 +47,7 @@ def bn_relu(x: Tensor, bn: nn.Module, relu: nn.Module, relu_first: bool) -> Tens
 
 def masked(x: Tensor, mask: Tensor | None) -> Tensor:
     """Zero the padded frames (``mask``: (B, 1, 1, frames) of 0/1), as a lone utterance's zero padding would be."""
-    return x if mask is None else x * mask
+    return x if mask is None else x * mask.to(x.dtype)  # same dtype: no float32 copies under autocast
 
 
 def stride_mask(mask: Tensor | None, stride: int) -> Tensor | None:
