@@ -211,3 +211,5 @@ def test_unknown_dicts_and_missing_files(tmp_path: Path) -> None:
         load(tmp_path / "wespeaker.pt")
     with pytest.raises(FileNotFoundError, match="absent.pt"):
         load(tmp_path / "absent.pt")
+    with pytest.raises(CheckpointError, match="not a WeSpeaker model directory"):
+        load(tmp_path)

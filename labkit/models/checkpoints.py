@@ -63,8 +63,11 @@ def save(model: SpeakerModel, path: str | Path, extra: dict[str, Any] | None = N
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # an interrupted save never leaves a half-written model.pt
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)  # an interrupted save never leaves a half-written model.pt
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -72,6 +75,8 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
     """A ``SpeakerModel`` in eval mode from our file, a WeSpeaker directory/file or a voxceleb_trainer file."""
     path = Path(path)
     if path.is_dir():
+        if not (path / "avg_model.pt").is_file():
+            raise CheckpointError(f"{path}: a folder, but not a WeSpeaker model directory (expected avg_model.pt + config.yaml in it)")
         model = _load_wespeaker(path / "avg_model.pt", path / "config.yaml")
     else:
         checkpoint = _read(path)
@@ -137,6 +142,8 @@ def _rename(state: dict[str, Tensor], rules: list[tuple[str, str]]) -> dict[str,
 
 def _fit(module: nn.Module, state: dict[str, Any], path: Path, what: str) -> None:
     """Load ``state`` into ``module`` after checking every key and shape; fp16 values are cast to the module's dtype."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: does not fit {what}: expected a dict of tensors, found a {type(state).__name__}")
     expected = module.state_dict()
     missing = [key for key in expected if key not in state]
     unexpected = [key for key in state if key not in expected]
