@@ -1,7 +1,7 @@
 """ResNets for speaker embeddings, written like torchvision's ``models/resnet.py``.
 
 A ResNet is a *stem* (one convolution), four *stages* of residual blocks built by ``_make_layer``
-(stage k has ``width * 2**k`` channels and halves the resolution, except stage 1), and a *head*.
+(stage k = 1..4 has ``width * 2**(k-1)`` channels; stages 2-4 halve the resolution), and a *head*.
 
 * ``SpeakerResNet`` reads log-mel features as a one-channel image (1 x n_mels x frames). Its head
   folds frequency into channels, pools over time (``labkit.models.pooling``) and projects to the
