@@ -25,6 +25,7 @@ processes, because every speaker, session and utterance draws from its own seede
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import shutil
 import string
@@ -121,6 +122,7 @@ class Speaker:
     rate_syl_s: float  # speaking rate, syllables per second
     bandwidth_scale: float  # formant bandwidths (wider = more muffled)
     sibilant_scale: float  # colour of s/sh
+    sinus_hz: float  # a fixed spectral dip of the speaker's anatomy (piriform-sinus anti-resonance)
     accent: str  # per-vowel F1/F2 offsets (log ratios), "v:f1,f2;..."
 
 
@@ -129,7 +131,7 @@ def draw_speaker(rng: np.random.Generator, speaker_id: str, split: str) -> Speak
     sex = "f" if rng.random() < 0.5 else "m"
     female = sex == "f"
     f0 = rng.normal(205, 25) if female else rng.normal(118, 18)
-    offsets = rng.normal(0.0, 0.08, size=(len(VOWELS), 2))
+    offsets = rng.normal(0.0, 0.1, size=(len(VOWELS), 2))
     accent = ";".join(f"{v}:{o1:+.3f},{o2:+.3f}" for v, (o1, o2) in zip(VOWEL_NAMES, offsets))
     return Speaker(
         id=speaker_id,
@@ -137,14 +139,15 @@ def draw_speaker(rng: np.random.Generator, speaker_id: str, split: str) -> Speak
         sex=sex,
         f0_hz=round(float(np.clip(f0, 80, 260)), 1),
         f0_range_st=round(float(rng.uniform(2.0, 7.0)), 2),
-        formant_scale=round(float(rng.normal(1.17, 0.05) if female else rng.normal(1.0, 0.05)), 3),
-        tilt_db_oct=round(float(rng.uniform(-10.0, -4.0)), 2),
+        formant_scale=round(float(rng.normal(1.17, 0.07) if female else rng.normal(1.0, 0.07)), 3),
+        tilt_db_oct=round(float(rng.uniform(-13.0, -3.0)), 2),
         jitter=round(float(rng.uniform(0.003, 0.02)), 4),
         shimmer=round(float(rng.uniform(0.02, 0.12)), 3),
-        breathiness=round(float(rng.uniform(0.02, 0.35)), 3),
+        breathiness=round(float(rng.uniform(0.02, 0.5)), 3),
         rate_syl_s=round(float(rng.uniform(3.0, 6.0)), 2),
         bandwidth_scale=round(float(np.exp(rng.normal(0.0, 0.2))), 3),
         sibilant_scale=round(float(np.exp(rng.normal(0.0, 0.1))), 3),
+        sinus_hz=round(float(rng.uniform(3500.0, 5500.0)), 0),
         accent=accent,
     )
 
@@ -184,14 +187,14 @@ def draw_session(rng: np.random.Generator) -> Session:
         f0_shift=float(np.exp(rng.normal(0.0, 0.04))),
         tilt_shift_db_oct=float(rng.normal(0.0, 1.0)),
         rate_shift=float(np.exp(rng.normal(0.0, 0.08))),
-        eq_db=tuple(float(x) for x in rng.normal(0.0, 4.0, size=5) / np.arange(1, 6) ** 0.5),
-        eq_tilt_db_oct=float(rng.normal(0.0, 1.5)),
-        lowpass_hz=float(rng.uniform(3400, 6000)) if rng.random() < 0.25 else 0.0,
-        highpass_hz=float(rng.uniform(150, 400)) if rng.random() < 0.2 else 0.0,
+        eq_db=tuple(float(x) for x in rng.normal(0.0, 1.0, size=5) / np.arange(1, 6) ** 0.5),
+        eq_tilt_db_oct=float(rng.normal(0.0, 0.4)),
+        lowpass_hz=float(rng.uniform(4000, 7000)) if rng.random() < 0.1 else 0.0,
+        highpass_hz=float(rng.uniform(150, 300)) if rng.random() < 0.1 else 0.0,
         rt60_s=float(rng.uniform(0.15, 0.6)) if rng.random() < 0.6 else 0.0,
         reverb_ratio=float(rng.uniform(0.05, 0.6)),
-        noise=str(rng.choice(["white", "pink", "brown", "babble"], p=[0.2, 0.3, 0.25, 0.25])),
-        snr_db=float(rng.uniform(5.0, 30.0)),
+        noise=str(rng.choice(["white", "pink", "brown", "babble"], p=[0.05, 0.35, 0.4, 0.2])),
+        snr_db=float(5.0 + 25.0 * (1.0 - rng.random() ** 4)),  # 5-30 dB, mostly on the clean side
         level_dbfs=float(rng.uniform(-32.0, -16.0)),
     )
 
@@ -323,6 +326,7 @@ def synthesize_speech(rng: np.random.Generator, speaker: Speaker, session: Sessi
     voiced = _stft(_glottal_pulses(rng, f0, n_samples, speaker))[:n_frames]
     noise = _stft(rng.standard_normal(n_samples).astype(np.float32))[:n_frames]
     tract = _vocal_tract(tracks["formants"], BANDWIDTHS_HZ * speaker.bandwidth_scale)
+    tract *= 1.0 - 0.9 * np.exp(-0.5 * ((FREQS - speaker.sinus_hz) / 250.0) ** 2)  # the speaker's dip
     octaves = np.log2(np.maximum(FREQS, 50.0) / 100.0)
     glottal_tilt = 2.0 ** (octaves.clip(0) * (speaker.tilt_db_oct + session.tilt_shift_db_oct) / 6.02)
     aspiration_shape = FREQS / (FREQS + 1000.0)  # turbulence is weak at low frequencies
@@ -342,10 +346,16 @@ def _coloured_noise(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
     return (x / np.sqrt(np.mean(x**2))).astype(np.float32)
 
 
-def babble(rng: np.random.Generator, seconds: float = 3.0, voices: int = 4) -> np.ndarray:
+def babble(rng: np.random.Generator, seconds: float = 3.0, voices: int = 6) -> np.ndarray:
     """Several random background talkers at once, unit power."""
     mix = sum(_unit(synthesize_speech(rng, draw_speaker(rng, "babble", "none"), draw_session(rng), seconds)[: int(seconds * SAMPLE_RATE)]) for _ in range(voices))
     return _unit(mix)
+
+
+@functools.lru_cache(maxsize=2)
+def babble_loops(seed: int, count: int = 8) -> list[np.ndarray]:
+    """The corpus's babble recordings, made once per process and shared by all sessions."""
+    return [babble(_rng(seed, 5, k)) for k in range(count)]
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -359,13 +369,13 @@ def _equaliser_db(session: Session, freqs: np.ndarray) -> np.ndarray:
     eq = sum(c * np.cos(np.pi * (j + 1) * u) for j, c in enumerate(session.eq_db))
     eq = eq + session.eq_tilt_db_oct * np.log2(np.maximum(freqs, 50.0) / 1000.0)
     if session.lowpass_hz:
-        eq = eq - 60.0 / (1.0 + np.exp(-(freqs - session.lowpass_hz) / 150.0))  # steep roll-off
+        eq = eq - 40.0 / (1.0 + np.exp(-(freqs - session.lowpass_hz) / 150.0))  # steep roll-off
     if session.highpass_hz:
-        eq = eq - 40.0 / (1.0 + np.exp((freqs - session.highpass_hz) / 40.0))
+        eq = eq - 30.0 / (1.0 + np.exp((freqs - session.highpass_hz) / 40.0))
     return eq
 
 
-def record(rng: np.random.Generator, speech: np.ndarray, session: Session, babble_loop: np.ndarray | None) -> np.ndarray:
+def record(rng: np.random.Generator, speech: np.ndarray, session: Session, loops: list[np.ndarray]) -> np.ndarray:
     """Speech through the session's room, noise, equaliser and gain -> int16 samples."""
     n = len(speech)
     if session.rt60_s:  # exponentially decaying noise tail after the direct sound
@@ -374,7 +384,8 @@ def record(rng: np.random.Generator, speech: np.ndarray, session: Session, babbl
         ir = np.concatenate([[1.0], np.sqrt(session.reverb_ratio / np.sum(tail**2)) * tail])
         speech = fftconvolve(speech, ir)[:n].astype(np.float32)
     if session.noise == "babble":
-        noise = _unit(np.roll(np.resize(babble_loop, n), int(rng.integers(n))))
+        loop = loops[rng.integers(len(loops))]
+        noise = _unit(np.roll(np.resize(loop, n), int(rng.integers(n))))
     else:
         noise = _coloured_noise(rng, session.noise, n)
     snr_db = session.snr_db + rng.normal(0.0, 1.5)
@@ -404,7 +415,7 @@ class Preset:
 
 PRESETS = {
     "tiny": Preset(8, 4, (2, 2), (2, 2), 2, 2, (2.0, 2.5, 3.0), 40),  # a few seconds, for unit tests
-    "lab": Preset(250, 40, (3, 5), (1, 2), 6, 3, (2.0, 3.5, 10.0), 8000),  # about 2 hours, the offline lab
+    "lab": Preset(300, 40, (2, 4), (1, 2), 6, 3, (2.0, 3.2, 10.0), 8000),  # about 1.8 hours, the offline lab
 }
 CROSS_SESSION_TARGETS = 0.9  # fraction of target trials whose two utterances come from different videos
 
@@ -450,10 +461,10 @@ def write_speaker(job: SpeakerJob, wav_dir: Path) -> list[tuple[str, int, float]
     for s, (session, lengths) in enumerate(zip(job.sessions, job.seconds)):
         folder = wav_dir / job.speaker.id / session.video
         folder.mkdir(parents=True, exist_ok=True)
-        babble_loop = babble(_rng(job.seed, 3, job.index, s)) if session.noise == "babble" else None
         for u, seconds in enumerate(lengths):
             rng = _rng(job.seed, 2, job.index, s, u)
-            audio = record(rng, synthesize_speech(rng, job.speaker, session, seconds), session, babble_loop)
+            loops = babble_loops(job.seed) if session.noise == "babble" else []
+            audio = record(rng, synthesize_speech(rng, job.speaker, session, seconds), session, loops)
             name = f"{u + 1:05d}.wav"
             sf.write(folder / name, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
             rows.append((f"{job.speaker.id}/{session.video}/{name}", s, len(audio) / SAMPLE_RATE))
@@ -627,14 +638,19 @@ def _mel_filterbank(n_mels: int = 40, n_fft: int = 512) -> np.ndarray:
 
 
 def mean_logmel(audio: np.ndarray, n_mels: int = 40) -> np.ndarray:
-    """The average log-mel spectrum of an utterance (25-ms Hamming frames, 10-ms hop)."""
+    """The average log-mel spectrum of an utterance's speech frames (25-ms Hamming frames, 10-ms hop).
+
+    Speech frames are the louder half of the frames (a crude energy voice-activity detector), so
+    that pauses, which hold only the session's noise, do not dominate the average.
+    """
     frames = np.lib.stride_tricks.sliding_window_view(audio, 400)[::160] * np.hamming(400)
-    power = np.abs(np.fft.rfft(frames, 512, axis=1)) ** 2
-    return np.log(power @ _mel_filterbank(n_mels).T + 1e-8).mean(axis=0)
+    logmel = np.log(np.abs(np.fft.rfft(frames, 512, axis=1)) ** 2 @ _mel_filterbank(n_mels).T + 1e-8)
+    energy = logmel.sum(axis=1)
+    return logmel[energy >= np.median(energy)].mean(axis=0)
 
 
 def baseline_eer(root: str | Path) -> dict[str, float]:
-    """EER of the cosine between centred mean log-mel vectors on root/meta/veri_test.txt.
+    """EER of the cosine between mean log-mel vectors (level removed, centred) on root/meta/veri_test.txt.
 
     Returns ``eer`` (all trials), ``eer_cross_session`` and ``eer_same_session`` (each with
     all non-targets but only the targets across / within a session).
@@ -646,6 +662,7 @@ def baseline_eer(root: str | Path) -> dict[str, float]:
     trials = read_trials(root / "meta" / "veri_test.txt")
     utts = trials.utterances()
     vectors = np.stack([mean_logmel(sf.read(root / "wav" / utt, dtype="float32")[0]) for utt in utts])
+    vectors -= vectors.mean(axis=1, keepdims=True)  # a recording's level adds the same constant to every band
     vectors -= vectors.mean(axis=0)  # centre on the corpus average spectrum
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     row = {utt: i for i, utt in enumerate(utts)}
