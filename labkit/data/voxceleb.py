@@ -1,0 +1,178 @@
+"""A VoxCeleb-layout folder -> a manifest table; speaker-disjoint splits and subsets.
+
+The layout is VoxCeleb's: ``root/wav/idXXXXX/<video>/NNNNN.wav`` (or the speaker folders
+directly under ``root``). Every utterance is named by its path below that folder,
+``idXXXXX/<video>/NNNNN.wav``, as in the official trial lists. The manifest has one row per
+utterance with the columns of ``COLUMNS``; it is cached as ``manifest.csv`` next to the
+data and refreshed when a file's size or modification time changes.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from tqdm.auto import tqdm
+
+SAMPLE_RATE = 16000
+AUDIO_SUFFIXES = (".wav", ".flac")  # what soundfile reads; VoxCeleb2's .m4a must be converted first
+COLUMNS = ["utt", "speaker", "session", "path", "duration", "sample_rate", "frames"]
+CACHE_NAME = "manifest.csv"
+M4A_HELP = (
+    "soundfile cannot read AAC (.m4a); convert to 16-kHz mono wav first, e.g. with "
+    "`ffmpeg -i x.m4a -ac 1 -ar 16000 x.wav` or with PyAV (`labkit subset` converts while it copies)"
+)
+
+
+class BadAudioError(ValueError):
+    """Audio files that cannot be used (unreadable, wrong rate, not mono, empty, m4a)."""
+
+
+def audio_dir(root: str | Path) -> Path:
+    """Where the speaker folders are: ``root/wav`` if it exists, else ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder (expected a VoxCeleb-layout root with wav/idXXXXX/<video>/NNNNN.wav)")
+    return root / "wav" if (root / "wav").is_dir() else root
+
+
+def _list_files(folder: Path) -> dict[str, os.stat_result]:
+    """Every ``id*/<video>/<file>`` below ``folder`` with its stat (size, mtime)."""
+    found = {}
+    for speaker in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not (speaker.is_dir() and speaker.name.startswith("id")):
+            continue
+        for video in os.scandir(speaker.path):
+            if video.is_dir():
+                for entry in os.scandir(video.path):
+                    if entry.is_file() and not entry.name.startswith("."):
+                        found[f"{speaker.name}/{video.name}/{entry.name}"] = entry.stat()
+    return found
+
+
+def _check_file(path: Path, expected_rate: int) -> tuple[dict | None, str]:
+    """(row fields, "") for a usable file, or (None, reason)."""
+    if path.suffix.lower() == ".m4a":
+        return None, M4A_HELP
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError) as error:
+        return None, f"unreadable ({error})"
+    if info.frames == 0:
+        return None, "empty (0 samples)"
+    if info.channels != 1:
+        return None, f"{info.channels} channels, expected mono"
+    if info.samplerate != expected_rate:
+        return None, f"{info.samplerate} Hz, expected {expected_rate} Hz (resample it)"
+    return {"sample_rate": info.samplerate, "frames": info.frames, "duration": info.frames / info.samplerate}, ""
+
+
+def _read_cache(path: Path) -> pd.DataFrame:
+    """The cached manifest with its ``size``/``mtime_ns`` signature columns (empty if absent or unreadable)."""
+    try:
+        cached = pd.read_csv(path, dtype={"utt": str, "speaker": str, "session": str})
+        return cached[[c for c in COLUMNS if c != "path"] + ["size", "mtime_ns"]]
+    except (FileNotFoundError, pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, ValueError):
+        return pd.DataFrame(columns=[c for c in COLUMNS if c != "path"] + ["size", "mtime_ns"])
+
+
+def _write_cache(path: Path, table: pd.DataFrame) -> None:
+    """Write the cache atomically (temp file + rename); a read-only folder only costs a warning."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        table.drop(columns="path").to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        warnings.warn(f"could not write the manifest cache {path}: {error}", stacklevel=3)
+
+
+def scan(root: str | Path, on_error: str = "raise", expected_rate: int = SAMPLE_RATE, cache: bool = True) -> pd.DataFrame:
+    """The manifest of a VoxCeleb-layout folder, one row per wav/flac utterance, sorted by ``utt``.
+
+    Bad files (unreadable, not ``expected_rate``, not mono, empty, .m4a) raise one
+    ``BadAudioError`` listing them all (``on_error="raise"``) or are left out with a warning
+    (``on_error="skip"``). Only files that are new or changed since the cached manifest
+    (``manifest.csv`` beside the speaker folders) have their headers read again.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    folder = audio_dir(root)
+    cache_path = folder.parent / CACHE_NAME if folder.name == "wav" else folder / CACHE_NAME
+    stats = {u: st for u, st in _list_files(folder).items() if Path(u).suffix.lower() in AUDIO_SUFFIXES + (".m4a",)}
+    files = pd.DataFrame({
+        "utt": list(stats), "size": [st.st_size for st in stats.values()], "mtime_ns": [st.st_mtime_ns for st in stats.values()]
+    })
+    cached = _read_cache(cache_path) if cache else _read_cache(Path())
+    known = files.merge(cached, on=["utt", "size", "mtime_ns"], how="inner")  # unchanged since the last scan
+    fresh, bad = [], []
+    todo = files[~files["utt"].isin(known["utt"])]
+    for utt, size, mtime_ns in tqdm(todo.itertuples(index=False), total=len(todo), desc=f"reading headers in {folder}", unit="file", disable=len(todo) < 500):
+        fields, reason = _check_file(folder / utt, expected_rate)
+        if fields is None:
+            bad.append(f"{folder / utt}: {reason}")
+        else:
+            speaker, session, _ = utt.split("/")
+            fresh.append({"utt": utt, "speaker": speaker, "session": session, **fields, "size": size, "mtime_ns": mtime_ns})
+    if bad and on_error == "raise":
+        raise BadAudioError(f"{len(bad)} unusable audio file(s) under {folder}:\n  " + "\n  ".join(bad))
+    if bad:
+        warnings.warn(f"skipping {len(bad)} unusable audio file(s) under {folder}:\n  " + "\n  ".join(bad), stacklevel=2)
+    table = pd.concat([known, pd.DataFrame(fresh, columns=known.columns)], ignore_index=True) if fresh else known
+    table = table.astype({"sample_rate": int, "frames": int, "duration": float}).sort_values("utt", ignore_index=True)
+    table["path"] = [str(folder / utt) for utt in table["utt"]]
+    if cache and (fresh or len(table) != len(cached)):
+        _write_cache(cache_path, table)
+    return table[COLUMNS]
+
+
+def read_train_list(path: str | Path, root: str | Path, on_error: str = "raise") -> pd.DataFrame:
+    """The manifest rows named by a voxceleb_trainer list (``id00012 id00012/21Uxsk56VDQ/00001.wav`` per line)."""
+    path = Path(path)
+    wanted = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[1].startswith(parts[0] + "/"):
+            raise ValueError(f"{path}, line {number}: expected '<speaker> <speaker>/<video>/<file>.wav', got {line!r}")
+        wanted.append(parts[1])
+    manifest = scan(root, on_error=on_error).set_index("utt", drop=False)
+    missing = [utt for utt in wanted if utt not in manifest.index]
+    if missing:
+        raise FileNotFoundError(f"{path}: {len(missing)} listed utterance(s) not found under {audio_dir(root)}, e.g. {missing[:3]}")
+    return manifest.loc[wanted].reset_index(drop=True)
+
+
+def split_speakers(manifest: pd.DataFrame, held_out: int | float, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Speaker-disjoint (kept, held_out) parts; ``held_out`` is a number of speakers or a fraction."""
+    speakers = np.array(sorted(manifest["speaker"].unique()))
+    n = int(round(held_out * len(speakers))) if isinstance(held_out, float) else int(held_out)
+    if not 0 < n < len(speakers):
+        raise ValueError(f"cannot hold out {held_out} of {len(speakers)} speakers")
+    chosen = set(np.random.default_rng(seed).permutation(speakers)[:n])
+    held = manifest["speaker"].isin(chosen)
+    return manifest[~held].reset_index(drop=True), manifest[held].reset_index(drop=True)
+
+
+def subset(manifest: pd.DataFrame, hours: float | None = None, speakers: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """A deterministic part of ``manifest``: the first ``speakers`` speakers of a seeded order, then
+    utterances taken round-robin over those speakers (one each per round) until ``hours`` are reached."""
+    names = np.random.default_rng(seed).permutation(np.array(sorted(manifest["speaker"].unique())))
+    if speakers is not None:
+        if not 0 < speakers <= len(names):
+            raise ValueError(f"asked for {speakers} speakers, the manifest has {len(names)}")
+        names = names[:speakers]
+    part = manifest[manifest["speaker"].isin(set(names))]
+    if hours is not None:
+        rank = {name: i for i, name in enumerate(names)}
+        shuffled = part.sample(frac=1.0, random_state=seed)
+        turn = shuffled.groupby("speaker").cumcount()  # 0 for each speaker's first pick, 1 for the second...
+        ordered = shuffled.assign(turn=turn, rank=shuffled["speaker"].map(rank)).sort_values(["turn", "rank"])
+        keep = ordered["duration"].cumsum().to_numpy() <= hours * 3600
+        part = ordered[keep].drop(columns=["turn", "rank"])
+    return part.sort_values("utt").reset_index(drop=True)
