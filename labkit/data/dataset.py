@@ -1,0 +1,230 @@
+"""What the model reads: random training crops, full evaluation utterances, batch orders, augmentation.
+
+- ``TrainCrops``: one fixed-length random crop (default 2 s) per item, float32 in [-1, 1], with
+  the speaker's class label. A crop costs O(crop): soundfile reads only ``start:stop`` (or a
+  slice of a packed int16 file, see ``labkit.data.packed``). Where the crop starts depends only
+  on (seed, epoch, item), so any number of DataLoader workers gives the same batches.
+- ``balanced_batches``: N speakers x M utterances per batch (for margin losses that like
+  several utterances of a speaker together). Uniform batches are ``labkit.train.epoch_batches``.
+- ``Augment``: additive noise at a random SNR, reverb, gain; torch code that runs the same on
+  a CPU worker (one item) or on the GPU (a whole batch).
+- ``EvalUtterances`` + ``collate_eval`` + ``length_batches``: whole utterances, batched by length.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+from torch.utils.data import Dataset
+
+from labkit.data.packed import PackedAudio
+
+SAMPLE_RATE = 16000
+
+
+def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
+    """``audio`` repeated (if shorter) and cut to exactly ``samples``."""
+    return audio[:samples] if len(audio) >= samples else np.resize(audio, samples)
+
+
+class TrainCrops(Dataset):
+    """Random fixed-length crops of training utterances, labelled by speaker.
+
+    ``manifest`` needs the columns ``utt``, ``speaker``, ``path`` and ``frames`` (see
+    ``labkit.data.voxceleb.scan``). ``packed`` is an optional ``labkit pack-audio`` file holding
+    those utterances; crops are then read from it instead of from the wav files.
+    """
+
+    def __init__(
+        self,
+        manifest: pd.DataFrame,
+        crop_seconds: float = 2.0,
+        seed: int = 0,
+        augment: Augment | None = None,
+        packed: str | Path | None = None,
+    ):
+        self.utts = manifest["utt"].astype(str).to_numpy()
+        self.paths = manifest["path"].astype(str).to_numpy()
+        self.frames = manifest["frames"].to_numpy(dtype=np.int64)
+        self.speakers = sorted(manifest["speaker"].astype(str).unique())  # label -> speaker id
+        label_of = {speaker: label for label, speaker in enumerate(self.speakers)}
+        self.labels = np.array([label_of[s] for s in manifest["speaker"].astype(str)], dtype=np.int64)
+        self.crop_samples = int(round(crop_seconds * SAMPLE_RATE))
+        self.seed = seed
+        self.epoch = 0
+        self.augment = augment
+        self.packed = PackedAudio(packed) if packed else None
+        self.offsets = self.packed.offsets(self.utts) if self.packed else None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw new crops: call before building each epoch's DataLoader."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def read(self, index: int, start: int, samples: int) -> np.ndarray:
+        """``samples`` samples of utterance ``index`` from ``start`` (float32 in [-1, 1])."""
+        if self.packed:
+            return self.packed.read(int(self.offsets[index]) + start, samples)
+        return sf.read(self.paths[index], start=start, stop=start + samples, dtype="float32")[0]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        rng = np.random.default_rng((self.seed, self.epoch, index))  # same crop whichever worker reads it
+        available = int(self.frames[index])
+        start = int(rng.integers(available - self.crop_samples + 1)) if available > self.crop_samples else 0
+        audio = fit_length(self.read(index, start, min(available, self.crop_samples)), self.crop_samples)
+        wav = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+        if self.augment is not None:
+            generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+            wav = self.augment(wav[None], generator)[0]
+        return wav, int(self.labels[index])
+
+
+def balanced_batches(labels: np.ndarray, speakers_per_batch: int, utts_per_speaker: int, epoch: int, seed: int = 0) -> list[list[int]]:
+    """One epoch of batches with ``speakers_per_batch`` speakers x ``utts_per_speaker`` utterances each.
+
+    Every speaker's utterances are visited in a shuffled cycle, so an utterance repeats only
+    when its speaker has fewer than the utterances asked of it. The epoch has as many items
+    as there are utterances (rounded down to whole batches); it depends only on (seed, epoch).
+    """
+    labels = np.asarray(labels)
+    speakers = np.unique(labels)
+    if speakers_per_batch > len(speakers):
+        raise ValueError(f"a batch of {speakers_per_batch} speakers needs that many, the data has {len(speakers)}")
+    rng = np.random.default_rng((seed, epoch))
+    queues = {s: rng.permutation(np.flatnonzero(labels == s)).tolist() for s in speakers}
+    position = dict.fromkeys(speakers, 0)
+    batches = []
+    for _ in range(len(labels) // (speakers_per_batch * utts_per_speaker)):
+        batch = []
+        for s in rng.choice(speakers, speakers_per_batch, replace=False):
+            queue = queues[s]
+            batch += [queue[(position[s] + k) % len(queue)] for k in range(utts_per_speaker)]
+            position[s] += utts_per_speaker
+        batches.append(batch)
+    return batches
+
+
+class Augment:
+    """Random gain, reverb and additive noise for a batch of waveforms ``(B, samples)``, on any device.
+
+    Noise comes from ``noise`` (a list of 1-D float tensors, e.g. ``load_folder(noise_dir)``) or,
+    if empty, is synthetic (white, pink or brown). Impulse responses come from ``rirs`` or are
+    synthetic (exponentially decaying noise with a random RT60).
+    """
+
+    def __init__(
+        self,
+        noise: list[torch.Tensor] | None = None,
+        rirs: list[torch.Tensor] | None = None,
+        snr_db: tuple[float, float] = (5.0, 20.0),
+        noise_prob: float = 0.6,
+        reverb_prob: float = 0.3,
+        rt60_s: tuple[float, float] = (0.2, 0.8),
+        gain_db: tuple[float, float] = (-6.0, 6.0),
+    ):
+        self.noise, self.rirs = noise or [], rirs or []
+        self.snr_db, self.noise_prob, self.reverb_prob = snr_db, noise_prob, reverb_prob
+        self.rt60_s, self.gain_db = rt60_s, gain_db
+
+    def __call__(self, wav: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        def uniform(low: float, high: float, n: int = len(wav)) -> torch.Tensor:
+            return low + (high - low) * torch.rand(n, generator=generator).to(wav.device)
+
+        batch, samples = wav.shape
+        chosen = uniform(0, 1) < self.reverb_prob
+        if chosen.any():
+            wav = torch.where(chosen[:, None], _convolve(wav, self._impulse_responses(batch, generator).to(wav.device)), wav)
+        chosen = uniform(0, 1) < self.noise_prob
+        if chosen.any():
+            noise = self._noise(batch, samples, generator).to(wav.device)
+            snr = 10 ** (uniform(*self.snr_db) / 10)
+            scale = torch.sqrt(wav.pow(2).mean(1) / (noise.pow(2).mean(1) * snr + 1e-12))
+            wav = wav + chosen[:, None] * scale[:, None] * noise
+        wav = wav * 10 ** (uniform(*self.gain_db)[:, None] / 20)
+        return wav.clamp(-1.0, 1.0)
+
+    def _noise(self, batch: int, samples: int, generator: torch.Generator | None) -> torch.Tensor:
+        """(batch, samples) noise: random segments of the noise files, or coloured noise."""
+        if self.noise:
+            picks = torch.randint(len(self.noise), (batch,), generator=generator).tolist()
+            rows = []
+            for k in picks:
+                clip = self.noise[k]
+                start = int(torch.randint(max(1, len(clip) - samples + 1), (1,), generator=generator))
+                rows.append(torch.from_numpy(fit_length(clip[start : start + samples].numpy(), samples)))
+            return torch.stack(rows)
+        white = torch.randn(batch, samples, generator=generator)
+        slope = torch.randint(3, (batch, 1), generator=generator) / 2  # 0 white, 0.5 pink, 1 brown
+        freqs = torch.fft.rfftfreq(samples, 1 / SAMPLE_RATE).clamp(min=20.0)
+        return torch.fft.irfft(torch.fft.rfft(white) / freqs**slope, samples)
+
+    def _impulse_responses(self, batch: int, generator: torch.Generator | None) -> torch.Tensor:
+        """(batch, taps) impulse responses with unit energy."""
+        if self.rirs:
+            picks = torch.randint(len(self.rirs), (batch,), generator=generator).tolist()
+            taps = max(len(self.rirs[k]) for k in picks)
+            irs = torch.stack([torch.nn.functional.pad(self.rirs[k], (0, taps - len(self.rirs[k]))) for k in picks])
+        else:
+            rt60 = self.rt60_s[0] + (self.rt60_s[1] - self.rt60_s[0]) * torch.rand(batch, 1, generator=generator)
+            t = torch.arange(int(self.rt60_s[1] * SAMPLE_RATE)) / SAMPLE_RATE
+            irs = torch.randn(batch, len(t), generator=generator) * torch.exp(-6.9 * t / rt60)  # -60 dB at RT60
+            irs[:, 0] = 1.0  # the direct sound
+        return irs / irs.norm(dim=1, keepdim=True)
+
+
+def _convolve(wav: torch.Tensor, irs: torch.Tensor) -> torch.Tensor:
+    """Row-wise linear convolution via the FFT, cut to the input length."""
+    n = wav.shape[1] + irs.shape[1] - 1
+    return torch.fft.irfft(torch.fft.rfft(wav, n) * torch.fft.rfft(irs, n), n)[:, : wav.shape[1]]
+
+
+def load_folder(folder: str | Path, max_seconds: float = 30.0) -> list[torch.Tensor]:
+    """Every wav/flac below ``folder`` (first channel, first ``max_seconds``) as float32 tensors, e.g. noises or RIRs."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".wav", ".flac"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no .wav or .flac files")
+    clips = []
+    for path in files:
+        audio, rate = sf.read(path, frames=int(max_seconds * SAMPLE_RATE), dtype="float32", always_2d=True)
+        if rate != SAMPLE_RATE:
+            raise ValueError(f"{path}: {rate} Hz, expected {SAMPLE_RATE} Hz")
+        clips.append(torch.from_numpy(np.ascontiguousarray(audio[:, 0])))
+    return clips
+
+
+class EvalUtterances(Dataset):
+    """Whole utterances (the first ``max_seconds`` if > 0) as ``(utt, float32 waveform)``."""
+
+    def __init__(self, manifest: pd.DataFrame, max_seconds: float = 0.0):
+        self.utts = manifest["utt"].astype(str).tolist()
+        self.paths = manifest["path"].astype(str).tolist()
+        self.max_samples = int(max_seconds * SAMPLE_RATE) if max_seconds > 0 else None
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def __getitem__(self, index: int) -> tuple[str, torch.Tensor]:
+        audio = sf.read(self.paths[index], frames=self.max_samples or -1, dtype="float32")[0]
+        return self.utts[index], torch.from_numpy(audio)
+
+
+def collate_eval(batch: list[tuple[str, torch.Tensor]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """(utterance ids, zero-padded waveforms (B, longest), true lengths)."""
+    utts = [utt for utt, _ in batch]
+    lengths = torch.tensor([len(wav) for _, wav in batch], dtype=torch.long)
+    wavs = torch.zeros(len(batch), int(lengths.max()))
+    for row, (_, wav) in enumerate(batch):
+        wavs[row, : len(wav)] = wav
+    return utts, wavs, lengths
+
+
+def length_batches(lengths: np.ndarray, batch_size: int) -> list[list[int]]:
+    """Batches of indices of similar length (longest first), so that little padding is computed."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
