@@ -308,6 +308,43 @@ def _add_verify(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _add_make_corpus(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("make-corpus", help="write the synthetic multi-speaker corpus (VoxCeleb layout)",
+                                 description="Deterministic synthetic speakers and sessions: wav/idNNNNN/<video>/NNNNN.wav, "
+                                 "meta/veri_test.txt, meta/train_list.txt, meta/speakers.csv and README.txt.")
+    parser.add_argument("--out", required=True, help="corpus folder to create")
+    parser.add_argument("--preset", default="lab", choices=["tiny", "lab"], help="size (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default: %(default)s)")
+    parser.add_argument("--speakers", type=int, help="number of training speakers (default: the preset's)")
+    parser.add_argument("--workers", type=int, help="processes (default: up to 2); the output does not depend on it")
+    parser.add_argument("--force", action="store_true", help="replace a different corpus already at --out")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.synthetic import make_corpus
+
+        print(make_corpus(args.out, args.preset, args.seed, args.speakers, args.workers, args.force))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
+def _add_pack_audio(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("pack-audio", help="pack a corpus's wav files into one int16 file for fast training crops",
+                                 description="Writes OUT.int16 (all samples) and OUT.csv (utt, speaker, offset, frames); "
+                                 "use it with data.packed=OUT.")
+    parser.add_argument("root", help="VoxCeleb-layout folder (root/wav/idXXXXX/<video>/NNNNN.wav)")
+    parser.add_argument("--out", required=True, help="output name, e.g. data/train (gives data/train.int16 + data/train.csv)")
+    parser.add_argument("--train-list", help="pack only the utterances of this voxceleb_trainer list")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.packed import pack_audio
+
+        print(pack_audio(args.root, args.out, args.train_list))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_metrics,
     _add_train,
@@ -320,6 +357,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_subset,
     _add_pack,
     _add_verify,
+    _add_make_corpus,
+    _add_pack_audio,
 ]
 
 

@@ -523,7 +523,7 @@ def make_corpus(
         readme = out / "README.txt"
         if readme.is_file() and recipe in readme.read_text(encoding="utf-8"):
             return out  # made before with the same settings
-        raise FileExistsError(f"{out} already exists and is not a corpus with {recipe}; choose another folder or pass --force")
+        raise ValueError(f"{out} already exists and is not a corpus with {recipe}; choose another folder or pass --force")
     started = time.perf_counter()
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
