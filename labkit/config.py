@@ -84,6 +84,8 @@ class DataConfig:
     augment: bool = False
     noise_dir: str = ""  # folder of noise wavs for augmentation; empty = synthetic noise
     max_eval_seconds: float = 0.0  # cap evaluation utterances; 0 = full length
+    packed: str = ""  # packed training audio from `labkit pack-audio` (NAME.int16 + NAME.csv); empty = read the wav files
+    rir_dir: str = ""  # folder of room impulse responses for augmentation; empty = synthetic reverb
     eval_batch_size: int = 16  # utterances per embedding batch (length-ordered, zero-padded)
 
 
