@@ -314,7 +314,7 @@ def _vocal_tract(formants: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:
 
 
 def synthesize_speech(rng: np.random.Generator, speaker: Speaker, session: Session, seconds: float) -> np.ndarray:
-    """Clean speech of about ``seconds`` from this speaker in this session's mood (float32, unscaled)."""
+    """``seconds`` of clean speech from this speaker in this session's mood (float32, unscaled)."""
     plan = _phone_plan(rng, speaker.rate_syl_s * session.rate_shift, seconds)
     tracks = _tracks(plan, speaker)
     n_frames = len(tracks["voicing"])
@@ -334,7 +334,7 @@ def synthesize_speech(rng: np.random.Generator, speaker: Speaker, session: Sessi
     breath = tracks["aspiration"] + speaker.breathiness * tracks["voicing"]
     spectrum = voiced * (tracks["voicing"][:, None] * tract * glottal_tilt)
     spectrum += noise * (breath[:, None] * tract * aspiration_shape + 0.3 * tracks["frication"][:, None] * band)
-    return _istft(spectrum, n_samples)
+    return _istft(spectrum, n_samples)[: int(seconds * SAMPLE_RATE)]  # the plan ends on a whole syllable: cut
 
 
 # ---------------------------------------------------------------------------- the channel
@@ -348,7 +348,7 @@ def _coloured_noise(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
 
 def babble(rng: np.random.Generator, seconds: float = 3.0, voices: int = 6) -> np.ndarray:
     """Several random background talkers at once, unit power."""
-    mix = sum(_unit(synthesize_speech(rng, draw_speaker(rng, "babble", "none"), draw_session(rng), seconds)[: int(seconds * SAMPLE_RATE)]) for _ in range(voices))
+    mix = sum(_unit(synthesize_speech(rng, draw_speaker(rng, "babble", "none"), draw_session(rng), seconds)) for _ in range(voices))
     return _unit(mix)
 
 

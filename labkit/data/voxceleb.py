@@ -71,13 +71,13 @@ def _check_file(path: Path, expected_rate: int) -> tuple[dict | None, str]:
     return {"sample_rate": info.samplerate, "frames": info.frames, "duration": info.frames / info.samplerate}, ""
 
 
-def _read_cache(path: Path) -> pd.DataFrame:
-    """The cached manifest with its ``size``/``mtime_ns`` signature columns (empty if absent or unreadable)."""
+def _read_cache(path: Path | None) -> pd.DataFrame:
+    """The cached manifest with its ``size``/``mtime_ns`` signature columns (empty if none or unreadable)."""
+    columns = [c for c in COLUMNS if c != "path"] + ["size", "mtime_ns"]
     try:
-        cached = pd.read_csv(path, dtype={"utt": str, "speaker": str, "session": str})
-        return cached[[c for c in COLUMNS if c != "path"] + ["size", "mtime_ns"]]
-    except (FileNotFoundError, pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, ValueError):
-        return pd.DataFrame(columns=[c for c in COLUMNS if c != "path"] + ["size", "mtime_ns"])
+        return pd.read_csv(path, dtype={"utt": str, "speaker": str, "session": str})[columns] if path else pd.DataFrame(columns=columns)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, ValueError):
+        return pd.DataFrame(columns=columns)
 
 
 def _write_cache(path: Path, table: pd.DataFrame) -> None:
@@ -107,7 +107,7 @@ def scan(root: str | Path, on_error: str = "raise", expected_rate: int = SAMPLE_
     files = pd.DataFrame({
         "utt": list(stats), "size": [st.st_size for st in stats.values()], "mtime_ns": [st.st_mtime_ns for st in stats.values()]
     })
-    cached = _read_cache(cache_path) if cache else _read_cache(Path())
+    cached = _read_cache(cache_path if cache else None)
     known = files.merge(cached, on=["utt", "size", "mtime_ns"], how="inner")  # unchanged since the last scan
     fresh, bad = [], []
     todo = files[~files["utt"].isin(known["utt"])]
