@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from labkit.data.dataset import EvalUtterances, collate_eval
+from labkit.data.dataset import EvalUtterances, collate_eval, length_batches
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
@@ -43,12 +43,6 @@ def model_checksum(model: nn.Module) -> str:
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
-
-
-def length_batches(lengths: np.ndarray, batch_size: int) -> list[list[int]]:
-    """Batches of indices of similar length (longest first), so that little padding is computed."""
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
 
 
 def crop_batch(wavs: torch.Tensor, lengths: torch.Tensor, crops: int, crop_samples: int) -> tuple[torch.Tensor, torch.Tensor]:

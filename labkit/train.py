@@ -39,8 +39,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from labkit import models
-from labkit.config import ExperimentConfig, OptimConfig, save_config, to_dict
-from labkit.data.dataset import TrainCrops
+from labkit.config import DataConfig, ExperimentConfig, OptimConfig, save_config, to_dict
+from labkit.data.dataset import Augment, TrainCrops, balanced_batches, load_folder
 from labkit.data.voxceleb import read_train_list
 from labkit.embed import pick_device
 from labkit.models.losses import build_loss
@@ -115,6 +115,23 @@ def epoch_batches(n_items: int, batch_size: int, epoch: int, seed: int, rank: in
     share = order[rank::world_size][: n_items // world_size]  # same length on every process (DistributedSampler)
     n_batches = len(share) // batch_size
     return [share[i * batch_size : (i + 1) * batch_size] for i in range(n_batches)]
+
+
+def process_batches(cfg: DataConfig, labels: np.ndarray, epoch: int, seed: int, rank: int = 0, world_size: int = 1) -> list[list[int]]:
+    """This process's batches of one epoch: uniform, or N speakers x M utterances (``data.sampler``)."""
+    if cfg.sampler == "uniform":
+        return epoch_batches(len(labels), cfg.batch_size, epoch, seed, rank, world_size)
+    if cfg.sampler == "balanced":
+        batches = balanced_batches(labels, cfg.batch_size // cfg.utts_per_speaker, cfg.utts_per_speaker, epoch, seed)
+        return batches[rank : len(batches) // world_size * world_size : world_size]  # dealt round-robin, same count each
+    raise ValueError(f"data.sampler: expected 'uniform' or 'balanced', got {cfg.sampler!r}")
+
+
+def make_augment(cfg: DataConfig) -> Augment | None:
+    """Noise/reverb/gain augmentation from ``data.noise_dir`` and ``data.rir_dir`` (synthetic if empty), if ``data.augment``."""
+    if not cfg.augment:
+        return None
+    return Augment(noise=load_folder(cfg.noise_dir) if cfg.noise_dir else None, rirs=load_folder(cfg.rir_dir) if cfg.rir_dir else None)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -256,9 +273,10 @@ def train(
     # -- data: random crops of the training utterances, one class per training speaker
     root = Path(cfg.data.root)
     train_list = Path(cfg.data.train_list) if cfg.data.train_list else root / "meta" / "train_list.txt"
-    dataset = TrainCrops(read_train_list(train_list, root), crop_seconds=cfg.data.crop_seconds, seed=cfg.run.seed, augment=None)
+    dataset = TrainCrops(read_train_list(train_list, root), crop_seconds=cfg.data.crop_seconds, seed=cfg.run.seed,
+                         augment=make_augment(cfg.data), packed=cfg.data.packed or None)
     n_classes = len(dataset.speakers)
-    batches_per_epoch = len(epoch_batches(len(dataset), cfg.data.batch_size, 0, cfg.run.seed, rank, world_size))
+    batches_per_epoch = len(process_batches(cfg.data, dataset.labels, 0, cfg.run.seed, rank, world_size))
     if batches_per_epoch == 0:
         raise ValueError(f"{train_list}: {len(dataset)} utterances are fewer than one batch of {cfg.data.batch_size} x {world_size} processes")
     total_steps = batches_per_epoch * cfg.run.epochs
@@ -317,7 +335,8 @@ def train(
     start = time.perf_counter()
     out_of_time = False
     while state["epoch"] < cfg.run.epochs and not out_of_time:
-        batches = epoch_batches(len(dataset), cfg.data.batch_size, state["epoch"], cfg.run.seed, rank, world_size)
+        batches = process_batches(cfg.data, dataset.labels, state["epoch"], cfg.run.seed, rank, world_size)
+        dataset.set_epoch(state["epoch"])  # new random crops each epoch, the same ones after a resume
         loader = DataLoader(dataset, batch_sampler=batches[state["batch"] :], num_workers=cfg.data.num_workers,
                             pin_memory=device.type == "cuda", persistent_workers=False)
         net.train()

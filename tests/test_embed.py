@@ -13,7 +13,7 @@ import torch
 from labkit import models
 from labkit.config import ModelConfig
 from labkit.data.voxceleb import scan
-from labkit.embed import extract, length_batches, model_checksum
+from labkit.embed import extract, model_checksum
 from test_train import tiny_corpus  # noqa: F401  (the shared session fixture)
 
 
@@ -26,11 +26,6 @@ def model() -> torch.nn.Module:
 @pytest.fixture(scope="module")
 def manifest(tiny_corpus):  # noqa: F811
     return scan(tiny_corpus).head(12)
-
-
-def test_length_batches_group_neighbours_longest_first():
-    batches = length_batches(np.array([2.0, 9.0, 5.0, 7.0, 1.0]), 2)
-    assert batches == [[1, 3], [2, 0], [4]]
 
 
 def test_checksum_changes_with_any_weight(model):

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from labkit.config import ExperimentConfig, OptimConfig, apply_overrides, save_config
+from labkit.config import DataConfig, ExperimentConfig, OptimConfig, apply_overrides, save_config
 from labkit.train import (
     epoch_batches,
     learning_rate,
     load_latest_checkpoint,
+    process_batches,
     rng_states,
     set_rng_states,
     train,
@@ -79,6 +80,18 @@ def test_epoch_batches_are_seeded_disjoint_across_ranks_and_drop_the_incomplete_
     assert [len(r) for r in ranks] == [5, 5]
     seen = [{i for b in r for i in b} for r in ranks]
     assert not seen[0] & seen[1]
+
+
+def test_balanced_batches_are_dealt_to_the_processes_in_equal_numbers():
+    labels = np.repeat(np.arange(10), 6)  # 10 speakers x 6 utterances
+    cfg = DataConfig(sampler="balanced", batch_size=8, utts_per_speaker=2)
+    ranks = [process_batches(cfg, labels, epoch=0, seed=0, rank=r, world_size=2) for r in range(2)]
+    assert [len(r) for r in ranks] == [3, 3]  # 60 // 8 = 7 batches, 6 of them dealt
+    for batch in ranks[0] + ranks[1]:
+        assert sorted(np.bincount(labels[batch])[np.bincount(labels[batch]) > 0]) == [2, 2, 2, 2]  # 4 speakers x 2
+    assert ranks[0] != ranks[1]
+    with pytest.raises(ValueError, match="sampler"):
+        process_batches(DataConfig(sampler="random"), labels, 0, 0)
 
 
 def test_rng_states_survive_a_weights_only_round_trip(tmp_path):
