@@ -68,21 +68,31 @@ class TrainCrops(Dataset):
         return len(self.utts)
 
     def read(self, index: int, start: int, samples: int) -> np.ndarray:
-        """``samples`` samples of utterance ``index`` from ``start`` (float32 in [-1, 1])."""
+        """``samples`` int16 samples of utterance ``index`` from ``start`` (int16 reads cost half of float32 ones)."""
         if self.packed:
             return self.packed.read(int(self.offsets[index]) + start, samples)
-        return sf.read(self.paths[index], start=start, stop=start + samples, dtype="float32")[0]
+        return sf.read(self.paths[index], start=start, stop=start + samples, dtype="int16")[0]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        rng = np.random.default_rng((self.seed, self.epoch, index))  # same crop whichever worker reads it
+        key = item_seed(self.seed, self.epoch, index)  # the same crop whichever worker reads it
         available = int(self.frames[index])
-        start = int(rng.integers(available - self.crop_samples + 1)) if available > self.crop_samples else 0
+        start = key % (available - self.crop_samples + 1) if available > self.crop_samples else 0
         audio = fit_length(self.read(index, start, min(available, self.crop_samples)), self.crop_samples)
-        wav = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+        wav = torch.from_numpy(audio).float().div_(32768.0)  # PCM16 -> [-1, 1), as soundfile's float32 read
         if self.augment is not None:
-            generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-            wav = self.augment(wav[None], generator)[0]
+            wav = self.augment(wav[None], torch.Generator().manual_seed(key >> 1))[0]
         return wav, int(self.labels[index])
+
+
+def item_seed(*keys: int) -> int:
+    """A well-mixed 64-bit number from a few integers (splitmix64 steps): cheap per-item randomness."""
+    z = 0
+    for k in keys:
+        z = (z + k + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        z ^= z >> 31
+    return z
 
 
 def balanced_batches(labels: np.ndarray, speakers_per_batch: int, utts_per_speaker: int, epoch: int, seed: int = 0) -> list[list[int]]:
