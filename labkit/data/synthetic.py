@@ -43,6 +43,9 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import fftconvolve
 from tqdm.auto import tqdm
 
+from labkit.metrics import eer
+from labkit.trials import Trials, read_trials, write_trials
+
 SAMPLE_RATE = 16000
 N_FFT = 512  # synthesis STFT: 32-ms frames
 HOP = 128  # 8-ms hop (N_FFT / 4 with a sqrt-Hann window reconstructs exactly)
@@ -471,10 +474,8 @@ def write_speaker(job: SpeakerJob, wav_dir: Path) -> list[tuple[str, int, float]
     return rows
 
 
-def make_trials(rows: list[tuple[str, int, int]], n_trials: int, seed: int):
+def make_trials(rows: list[tuple[str, int, int]], n_trials: int, seed: int) -> Trials:
     """Balanced trials from (utterance id, speaker index, session) rows: targets mostly cross-session."""
-    from labkit.trials import Trials
-
     rng = _rng(seed, 4)
     utts = np.array([r[0] for r in rows])
     speaker = np.array([r[1] for r in rows])
@@ -569,8 +570,6 @@ def _recipe(preset: str, seed: int, sizes: Preset) -> str:
 
 def _write_meta(root: Path, sizes: Preset, seed: int, jobs: list[SpeakerJob], written: list[list[tuple[str, int, float]]]) -> None:
     """meta/train_list.txt, meta/veri_test.txt and meta/speakers.csv."""
-    from labkit.trials import write_trials
-
     train_lines = [f"{job.speaker.id} {utt}\n" for job, rows in zip(jobs, written) if job.speaker.split == "train" for utt, _, _ in rows]
     (root / "meta" / "train_list.txt").write_text("".join(train_lines), encoding="utf-8")
     test_rows = [(utt, job.index, session) for job, rows in zip(jobs, written) if job.speaker.split == "test" for utt, session, _ in rows]
@@ -612,9 +611,10 @@ Stays with the speaker (meta/speakers.csv):
   scaling), glottal spectral tilt, jitter, shimmer, breathiness, speaking rate, formant bandwidths,
   sibilant colour, and an accent: the speaker's own F1/F2 offsets for each of the 8 vowels.
 Changes with the session (video):
-  pitch, effort and tempo of the day; microphone equaliser (smooth +-10 dB wiggles and tilt),
-  sometimes band-limiting (low-pass 3.4-6 kHz, high-pass 150-400 Hz); room reverb (RT60 0.15-0.6 s)
-  in 60 % of sessions; additive white, pink, brown or babble noise at 5-30 dB SNR; recording level.
+  pitch, effort and tempo of the day; microphone equaliser (smooth wiggles of a few dB and a
+  tilt); in 10 % of sessions a low-pass (4-7 kHz), in 10 % a high-pass (150-300 Hz); room reverb
+  (RT60 0.15-0.6 s) in 60 %; additive white, pink, brown or babble noise at 5-30 dB SNR (mostly
+  above 20 dB); recording level. Nothing about the channel depends on the speaker.
 Utterances are 2-10 s (mean about {sizes.seconds[1]:g} s). The same command always writes the same bytes.
 
 Difficulty (training-free baseline: cosine between centred mean log-mel vectors, labkit.data.synthetic.baseline_eer)
@@ -655,9 +655,6 @@ def baseline_eer(root: str | Path) -> dict[str, float]:
     Returns ``eer`` (all trials), ``eer_cross_session`` and ``eer_same_session`` (each with
     all non-targets but only the targets across / within a session).
     """
-    from labkit.metrics import eer
-    from labkit.trials import read_trials
-
     root = Path(root)
     trials = read_trials(root / "meta" / "veri_test.txt")
     utts = trials.utterances()
