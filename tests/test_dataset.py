@@ -12,7 +12,16 @@ import soundfile as sf
 import torch
 from torch.utils.data import DataLoader
 
-from labkit.data.dataset import Augment, EvalUtterances, TrainCrops, balanced_batches, collate_eval, length_batches, load_folder
+from labkit.data.dataset import (
+    Augment,
+    EvalUtterances,
+    TrainCrops,
+    balanced_batches,
+    build_augment,
+    collate_eval,
+    length_batches,
+    load_folder,
+)
 from labkit.data.packed import PackedAudio, pack, pack_audio
 from labkit.data.voxceleb import read_train_list, scan
 
@@ -197,3 +206,17 @@ def test_eval_utterances_full_or_capped_and_length_batches(corpus):
         assert (wavs[row, lengths[row] :] == 0).all()
     capped = EvalUtterances(corpus, max_seconds=1.0)
     assert [len(capped[i][1]) for i in range(len(corpus))] == np.minimum(frames, 16000).tolist()
+
+
+def test_build_augment_from_the_data_config(tmp_path):
+    from labkit.config import DataConfig
+
+    assert build_augment(DataConfig(augment=False)) is None
+    synthetic = build_augment(DataConfig(augment=True))
+    assert synthetic.noise == [] and synthetic.rirs == []
+    (tmp_path / "rirs").mkdir()
+    sf.write(tmp_path / "rirs" / "room.wav", np.r_[1.0, np.zeros(99)], 16000, subtype="FLOAT")
+    with_files = build_augment(DataConfig(augment=True, rir_dir=str(tmp_path / "rirs")))
+    assert len(with_files.rirs) == 1 and with_files.rirs[0][0] == 1.0
+    dry = with_files(torch.ones(2, 1000) * 0.1, torch.Generator().manual_seed(0))
+    assert dry.shape == (2, 1000)

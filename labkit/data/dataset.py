@@ -21,6 +21,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
+from labkit.config import DataConfig
 from labkit.data.packed import PackedAudio
 
 SAMPLE_RATE = 16000
@@ -143,23 +144,27 @@ class Augment:
         self.rt60_s, self.gain_db = rt60_s, gain_db
 
     def __call__(self, wav: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Augmented copy of ``wav``; random numbers come from ``generator`` (on its device) or, without
+        one, from torch's global generator on ``wav``'s device (fast on a GPU batch)."""
+        where = generator.device if generator is not None else wav.device
+
         def uniform(low: float, high: float, n: int = len(wav)) -> torch.Tensor:
-            return low + (high - low) * torch.rand(n, generator=generator).to(wav.device)
+            return low + (high - low) * torch.rand(n, generator=generator, device=where).to(wav.device)
 
         batch, samples = wav.shape
         chosen = uniform(0, 1) < self.reverb_prob
         if chosen.any():
-            wav = torch.where(chosen[:, None], _convolve(wav, self._impulse_responses(batch, generator).to(wav.device)), wav)
+            wav = torch.where(chosen[:, None], _convolve(wav, self._impulse_responses(batch, generator, where).to(wav.device)), wav)
         chosen = uniform(0, 1) < self.noise_prob
         if chosen.any():
-            noise = self._noise(batch, samples, generator).to(wav.device)
+            noise = self._noise(batch, samples, generator, where).to(wav.device)
             snr = 10 ** (uniform(*self.snr_db) / 10)
             scale = torch.sqrt(wav.pow(2).mean(1) / (noise.pow(2).mean(1) * snr + 1e-12))
             wav = wav + chosen[:, None] * scale[:, None] * noise
         wav = wav * 10 ** (uniform(*self.gain_db)[:, None] / 20)
         return wav.clamp(-1.0, 1.0)
 
-    def _noise(self, batch: int, samples: int, generator: torch.Generator | None) -> torch.Tensor:
+    def _noise(self, batch: int, samples: int, generator: torch.Generator | None, where: torch.device) -> torch.Tensor:
         """(batch, samples) noise: random segments of the noise files, or coloured noise."""
         if self.noise:
             picks = torch.randint(len(self.noise), (batch,), generator=generator).tolist()
@@ -169,23 +174,30 @@ class Augment:
                 start = int(torch.randint(max(1, len(clip) - samples + 1), (1,), generator=generator))
                 rows.append(torch.from_numpy(fit_length(clip[start : start + samples].numpy(), samples)))
             return torch.stack(rows)
-        white = torch.randn(batch, samples, generator=generator)
-        slope = torch.randint(3, (batch, 1), generator=generator) / 2  # 0 white, 0.5 pink, 1 brown
-        freqs = torch.fft.rfftfreq(samples, 1 / SAMPLE_RATE).clamp(min=20.0)
+        white = torch.randn(batch, samples, generator=generator, device=where)
+        slope = torch.randint(3, (batch, 1), generator=generator, device=where) / 2  # 0 white, 0.5 pink, 1 brown
+        freqs = torch.fft.rfftfreq(samples, 1 / SAMPLE_RATE, device=where).clamp(min=20.0)
         return torch.fft.irfft(torch.fft.rfft(white) / freqs**slope, samples)
 
-    def _impulse_responses(self, batch: int, generator: torch.Generator | None) -> torch.Tensor:
+    def _impulse_responses(self, batch: int, generator: torch.Generator | None, where: torch.device) -> torch.Tensor:
         """(batch, taps) impulse responses with unit energy."""
         if self.rirs:
             picks = torch.randint(len(self.rirs), (batch,), generator=generator).tolist()
             taps = max(len(self.rirs[k]) for k in picks)
             irs = torch.stack([torch.nn.functional.pad(self.rirs[k], (0, taps - len(self.rirs[k]))) for k in picks])
         else:
-            rt60 = self.rt60_s[0] + (self.rt60_s[1] - self.rt60_s[0]) * torch.rand(batch, 1, generator=generator)
-            t = torch.arange(int(self.rt60_s[1] * SAMPLE_RATE)) / SAMPLE_RATE
-            irs = torch.randn(batch, len(t), generator=generator) * torch.exp(-6.9 * t / rt60)  # -60 dB at RT60
+            rt60 = self.rt60_s[0] + (self.rt60_s[1] - self.rt60_s[0]) * torch.rand(batch, 1, generator=generator, device=where)
+            t = torch.arange(int(self.rt60_s[1] * SAMPLE_RATE), device=where) / SAMPLE_RATE
+            irs = torch.randn(batch, len(t), generator=generator, device=where) * torch.exp(-6.9 * t / rt60)  # -60 dB at RT60
             irs[:, 0] = 1.0  # the direct sound
         return irs / irs.norm(dim=1, keepdim=True)
+
+
+def build_augment(cfg: DataConfig) -> Augment | None:
+    """The augmentation a data config asks for (``augment``, ``noise_dir``, ``rir_dir``), or None."""
+    if not cfg.augment:
+        return None
+    return Augment(noise=load_folder(cfg.noise_dir) if cfg.noise_dir else None, rirs=load_folder(cfg.rir_dir, 2.0) if cfg.rir_dir else None)
 
 
 def _convolve(wav: torch.Tensor, irs: torch.Tensor) -> torch.Tensor:
