@@ -23,8 +23,8 @@ from torch.utils.data import Dataset
 
 from labkit.config import DataConfig
 from labkit.data.packed import PackedAudio
+from labkit.data.voxceleb import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 
 
 def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:

@@ -43,10 +43,10 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import fftconvolve
 from tqdm.auto import tqdm
 
+from labkit.data.voxceleb import SAMPLE_RATE
 from labkit.metrics import eer
 from labkit.trials import Trials, read_trials, write_trials
 
-SAMPLE_RATE = 16000
 N_FFT = 512  # synthesis STFT: 32-ms frames
 HOP = 128  # 8-ms hop (N_FFT / 4 with a sqrt-Hann window reconstructs exactly)
 FRAME_RATE = SAMPLE_RATE / HOP

@@ -18,7 +18,7 @@ import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = 16000  # VoxCeleb and every labkit corpus: 16 kHz mono
 AUDIO_SUFFIXES = (".wav", ".flac")  # what soundfile reads; VoxCeleb2's .m4a must be converted first
 COLUMNS = ["utt", "speaker", "session", "path", "duration", "sample_rate", "frames"]
 CACHE_NAME = "manifest.csv"
