@@ -174,3 +174,19 @@ def test_lab_preset_time_and_calibrated_difficulty(tmp_path):
     scores = np.sum(vectors[[row[u] for u in trials.enroll]] * vectors[[row[u] for u in trials.test]], axis=1)
     independent = eer(scores, trials.labels)[0]
     assert 0.15 <= independent <= 0.35 and abs(independent - result["eer"]) < 0.05, (independent, result)
+
+
+def test_command_line_make_corpus_and_pack_audio(tmp_path):
+    import subprocess
+    import sys
+
+    run = lambda *args: subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, timeout=120)  # noqa: E731
+    made = run("make-corpus", "--out", str(tmp_path / "c"), "--preset", "tiny", "--seed", "4", "--workers", "1")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == str(tmp_path / "c") and (tmp_path / "c" / "meta" / "veri_test.txt").is_file()
+    clash = run("make-corpus", "--out", str(tmp_path / "c"), "--preset", "tiny", "--seed", "5")
+    assert clash.returncode == 1 and "pass --force" in clash.stderr and "Traceback" not in clash.stderr
+    packed = run("pack-audio", str(tmp_path / "c"), "--out", str(tmp_path / "train"), "--train-list", str(tmp_path / "c" / "meta" / "train_list.txt"))
+    assert packed.returncode == 0, packed.stderr
+    train_lines = (tmp_path / "c" / "meta" / "train_list.txt").read_text().splitlines()
+    assert len(pd.read_csv(tmp_path / "train.csv")) == len(train_lines)
