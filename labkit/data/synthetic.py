@@ -531,21 +531,15 @@ def make_corpus(
     (partial / "meta").mkdir(parents=True)
     jobs = plan_corpus(sizes, seed)
     workers = workers or min(2, os.cpu_count() or 1)
-    written = []
-    with tqdm(total=len(jobs), desc=f"synthetic corpus ({preset})", unit="speaker") as bar:
-        if workers == 1:
-            for job in jobs:
-                written.append(write_speaker(job, partial / "wav"))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(workers) as pool:  # output does not depend on the number of workers
-                for rows in pool.map(write_speaker, jobs, [partial / "wav"] * len(jobs)):
-                    written.append(rows)
-                    bar.update()
-    _write_meta(partial, sizes, seed, jobs, written)
-    baseline = baseline_eer(partial)
     command = f"labkit make-corpus --out {out.name} --preset {preset} --seed {seed}" + (f" --speakers {speakers}" if speakers is not None else "")
-    _write_readme(partial, command, recipe, sizes, jobs, written, baseline)
+    try:
+        written = _write_audio(jobs, partial / "wav", workers, preset)
+        _write_meta(partial, sizes, seed, jobs, written)
+        baseline = baseline_eer(partial)
+        _write_readme(partial, command, recipe, sizes, jobs, written, baseline)
+    except BaseException:  # an error or Ctrl-C: leave nothing half-written behind
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     if out.exists():  # --force: swap the finished corpus in, then drop the old one
         old = out.with_name(f".{out.name}.old")
         shutil.rmtree(old, ignore_errors=True)
@@ -558,6 +552,22 @@ def make_corpus(
     print(f"{out}: {len(jobs)} speakers, {seconds / 3600:.2f} h of audio in {time.perf_counter() - started:.1f} s "
           f"({workers} processes); mean log-mel baseline EER {100 * baseline['eer']:.1f} %", file=sys.stderr)
     return out
+
+
+def _write_audio(jobs: list[SpeakerJob], wav_dir: Path, workers: int, preset: str) -> list[list[tuple[str, int, float]]]:
+    """Every speaker's wav files, in ``workers`` processes; returns each speaker's rows in job order."""
+    written = []
+    with tqdm(total=len(jobs), desc=f"synthetic corpus ({preset})", unit="speaker") as bar:
+        if workers == 1:
+            for job in jobs:
+                written.append(write_speaker(job, wav_dir))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(workers) as pool:  # output does not depend on the number of workers
+                for rows in pool.map(write_speaker, jobs, [wav_dir] * len(jobs)):
+                    written.append(rows)
+                    bar.update()
+    return written
 
 
 GENERATOR_VERSION = 1  # bump when the audio changes for the same seed
