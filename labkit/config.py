@@ -15,6 +15,8 @@ from typing import Any, TypeVar, get_type_hints
 
 import yaml
 
+from labkit.files import write_text_atomic
+
 T = TypeVar("T")
 
 
@@ -173,14 +175,9 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
 
 def save_config(config: Any, path: str | Path) -> Path:
     """Write a config as YAML (``.yaml``/``.yml``) or JSON (anything else), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     values = to_dict(config)
-    text = yaml.safe_dump(values, sort_keys=False) if path.suffix in (".yaml", ".yml") else json.dumps(values, indent=2) + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    yaml_file = Path(path).suffix in (".yaml", ".yml")
+    return write_text_atomic(path, yaml.safe_dump(values, sort_keys=False) if yaml_file else json.dumps(values, indent=2) + "\n")
 
 
 def load_config(path: str | Path, cls: type[T] = ExperimentConfig) -> T:  # type: ignore[assignment]

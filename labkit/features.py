@@ -32,7 +32,7 @@ NORMALIZATIONS = ("cmn", "instance", "none")
 
 
 def window_function(name: str, length: int, periodic: bool) -> Tensor:
-    """Analysis window. Kaldi uses symmetric windows (periodic=False); torch.stft users the periodic ones."""
+    """Analysis window. Kaldi uses symmetric windows (periodic=False); torch.stft uses the periodic ones."""
     if name == "hamming":
         return torch.hamming_window(length, periodic=periodic, alpha=0.54, beta=0.46)
     if name == "hann":
@@ -180,19 +180,20 @@ class Frontend(nn.Module):
         config = self.config
         if wav.dim() != 2:
             raise ValueError(f"expected a waveform batch shaped (batch, samples), got {tuple(wav.shape)}")
-        if config.kind == "fbank" and wav.shape[1] < config.win_length:
-            raise ValueError(f"waveform of {wav.shape[1]} samples is shorter than one {config.win_length}-sample frame")
-        if config.kind == "melspec" and wav.shape[1] <= config.n_fft // 2:
-            raise ValueError(f"waveform of {wav.shape[1]} samples is too short to mirror {config.n_fft // 2} samples at each end")
+        shortest = wav.shape[1] if lengths is None else int(lengths.min())  # every row of a padded batch counts
+        if config.kind == "fbank" and shortest < config.win_length:
+            raise ValueError(f"a waveform of {shortest} samples is shorter than one {config.win_length}-sample frame")
+        if config.kind == "melspec" and shortest <= config.n_fft // 2:
+            raise ValueError(f"a waveform of {shortest} samples is too short to mirror {config.n_fft // 2} samples at each end")
         with torch.autocast(device_type=wav.device.type, enabled=False):
             wav = wav.float() * config.input_scale  # some checkpoints were trained on int16-scale audio
             if config.kind == "fbank":
                 dither = config.dither if self.training else 0.0
-                feats = kaldi_fbank(wav, self.window, self.mel_banks, config.hop_length, config.n_fft, config.preemphasis, dither)
+                feats = kaldi_fbank(wav, self.window.float(), self.mel_banks.float(), config.hop_length, config.n_fft, config.preemphasis, dither)
             else:
                 if config.preemphasis > 0:
                     wav = pre_emphasis(wav, config.preemphasis, mirror_first=True)
-                power = mel_spectrogram(wav, self.window, self.mel_banks, config.hop_length, config.n_fft, lengths)
+                power = mel_spectrogram(wav, self.window.float(), self.mel_banks.float(), config.hop_length, config.n_fft, lengths)
                 feats = (power + MELSPEC_LOG_OFFSET).log()
             frame_lengths = None if lengths is None else self.num_frames(lengths.to(wav.device))
             return normalize(feats, frame_lengths, config.normalize), frame_lengths

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
+from labkit.files import atomic_path
 from labkit.metrics import det_curve, eer
 
 DET_TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4]  # 0.1% ... 40%
@@ -106,8 +107,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> list[Path]:
     with matplotlib.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
         for suffix in (".pdf", ".png"):
             target = base.with_name(base.name + suffix)
-            tmp = target.with_name(f".{target.name}.tmp{suffix}")
-            fig.savefig(tmp, dpi=dpi)
-            tmp.replace(target)
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, dpi=dpi)
             written.append(target)
     return written

@@ -12,12 +12,14 @@ file and line.
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from labkit.files import write_text_atomic
 
 
 class TrialFormatError(ValueError):
@@ -66,12 +68,13 @@ class Scores:
 
 
 def _parse(path: str | Path, n_fields: int) -> tuple[list[list[str]], list[int]]:
-    """Split a whitespace-separated text file into rows of ``n_fields``; return rows and line numbers."""
+    """Split a whitespace-separated text file into ``n_fields`` columns; return the columns and line numbers."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such trial/score file")
-    rows, line_numbers = [], []
-    with open(path, encoding="utf-8", newline=None) as handle:  # newline=None turns CRLF into LF
+    columns: list[list[str]] = [[] for _ in range(n_fields)]
+    line_numbers = []
+    with open(path, encoding="utf-8-sig", newline=None) as handle:  # -sig drops a BOM; newline=None turns CRLF into LF
         for number, line in enumerate(handle, start=1):
             fields = line.split()
             if not fields:
@@ -81,65 +84,58 @@ def _parse(path: str | Path, n_fields: int) -> tuple[list[list[str]], list[int]]
                 raise TrialFormatError(f"{path}:{number}: expected {n_fields} fields ({expected}), found {len(fields)}: {line.strip()!r}")
             if fields[0] not in ("0", "1"):
                 raise TrialFormatError(f"{path}:{number}: label must be 0 or 1, found {fields[0]!r}")
-            rows.append(fields)
+            for column, field in zip(columns, fields):
+                column.append(field)
             line_numbers.append(number)
-    if not rows:
+    if not line_numbers:
         raise TrialFormatError(f"{path}: empty file, expected lines '<1|0> <enroll> <test>'")
-    return rows, line_numbers
+    return columns, line_numbers
 
 
-def _to_trials(path: str | Path, rows: list[list[str]], line_numbers: list[int]) -> Trials:
-    """Build Trials from parsed rows, warning about repeated (enroll, test) pairs."""
-    columns = list(zip(*rows))
+def _to_trials(path: str | Path, columns: list[list[str]], line_numbers: list[int]) -> Trials:
+    """Build Trials from the label, enroll and test columns, warning about repeated (enroll, test) pairs."""
     trials = Trials(
         labels=np.array(columns[0], dtype=np.int8),
         enroll=np.array(columns[1], dtype=str),
         test=np.array(columns[2], dtype=str),
     )
-    seen: dict[tuple[str, str], int] = {}
-    duplicates = []
-    for number, pair in zip(line_numbers, zip(columns[1], columns[2])):
-        if pair in seen:
-            duplicates.append(f"line {number} repeats line {seen[pair]}")
-        seen.setdefault(pair, number)
-    if duplicates:
-        warnings.warn(f"{path}: {len(duplicates)} duplicate trial(s): " + "; ".join(duplicates[:3]), stacklevel=3)
+    pairs = pd.DataFrame({"enroll": trials.enroll, "test": trials.test})
+    repeated = np.flatnonzero(pairs.duplicated().to_numpy())  # vectorised: Vox1-E/H lists have 550,000+ lines
+    if len(repeated):
+        first = {pair: i for i, pair in reversed(list(enumerate(zip(columns[1], columns[2]))))}  # first line of each pair
+        examples = [f"line {line_numbers[i]} repeats line {line_numbers[first[(columns[1][i], columns[2][i])]]}" for i in repeated[:3]]
+        warnings.warn(f"{path}: {len(repeated)} duplicate trial(s): " + "; ".join(examples), stacklevel=3)
     return trials
 
 
 def read_trials(path: str | Path) -> Trials:
     """Read a VoxCeleb trial list (``<1|0> <enroll> <test>`` per line)."""
-    rows, line_numbers = _parse(path, 3)
-    return _to_trials(path, rows, line_numbers)
+    columns, line_numbers = _parse(path, 3)
+    return _to_trials(path, columns, line_numbers)
 
 
 def read_scores(path: str | Path) -> Scores:
     """Read a score file (``<1|0> <enroll> <test> <score>`` per line)."""
-    rows, line_numbers = _parse(path, 4)
-    values = np.empty(len(rows), dtype=np.float64)
-    for i, (row, number) in enumerate(zip(rows, line_numbers)):
-        try:
-            values[i] = float(row[3])
-        except ValueError:
-            raise TrialFormatError(f"{path}:{number}: score must be a number, found {row[3]!r}") from None
-        if not np.isfinite(values[i]):
-            raise TrialFormatError(f"{path}:{number}: score must be finite, found {row[3]!r}")
-    return Scores(trials=_to_trials(path, [row[:3] for row in rows], line_numbers), scores=values)
-
-
-def _write_lines(path: str | Path, lines: list[str]) -> Path:
-    """Write text lines atomically: a reader never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    columns, line_numbers = _parse(path, 4)
+    column = columns[3]
+    try:
+        values = np.array(column, dtype=np.float64)  # one conversion for the whole column
+    except ValueError:
+        values = None
+    if values is None or not np.isfinite(values).all():  # find the first bad line to name it
+        for text, number in zip(column, line_numbers):
+            try:
+                value = float(text)
+            except ValueError:
+                raise TrialFormatError(f"{path}:{number}: score must be a number, found {text!r}") from None
+            if not np.isfinite(value):
+                raise TrialFormatError(f"{path}:{number}: score must be finite, found {text!r}")
+    return Scores(trials=_to_trials(path, columns[:3], line_numbers), scores=values)
 
 
 def write_trials(path: str | Path, trials: Trials) -> Path:
     """Write a trial list in VoxCeleb's format."""
-    return _write_lines(path, [f"{label} {e} {t}\n" for label, e, t in zip(trials.labels, trials.enroll, trials.test)])
+    return write_text_atomic(path, "".join(f"{label} {e} {t}\n" for label, e, t in zip(trials.labels, trials.enroll, trials.test)))
 
 
 def write_scores(path: str | Path, trials: Trials, scores: np.ndarray) -> Path:
@@ -147,4 +143,4 @@ def write_scores(path: str | Path, trials: Trials, scores: np.ndarray) -> Path:
     if len(scores) != len(trials):
         raise ValueError(f"{len(scores)} scores for {len(trials)} trials")
     lines = [f"{label} {e} {t} {s:.9g}\n" for label, e, t, s in zip(trials.labels, trials.enroll, trials.test, scores)]
-    return _write_lines(path, lines)
+    return write_text_atomic(path, "".join(lines))

@@ -51,6 +51,20 @@ def test_wespeaker_model_file_with_config_beside_it(fixtures_dir: Path) -> None:
     assert_parity(embedding, parity["embedding_from_wav"])
 
 
+def test_wespeaker_config_without_two_emb_layer_reads_it_off_the_weights(fixtures_dir: Path, tmp_path: Path) -> None:
+    """WeSpeaker's own default for two_emb_layer changed between versions: a config that omits it still loads."""
+    folder = fixtures_dir / PEERS / "wespeaker_resnet34"
+    text = (folder / "config.yaml").read_text()
+    assert "two_emb_layer: false" in text
+    (tmp_path / "config.yaml").write_text(text.replace("  two_emb_layer: false\n", ""))
+    shutil.copy(folder / "avg_model.pt", tmp_path / "avg_model.pt")
+    model = load(tmp_path)
+    assert model.config.two_embed_layers is False
+    with torch.no_grad():
+        embedding = model(torch.from_numpy(np.load(folder / "parity.npz")["wav"])[None])
+    assert_parity(embedding, np.load(folder / "parity.npz")["embedding_from_wav"])
+
+
 @pytest.mark.parametrize("folder, arch_check", [
     ("voxceleb_trainer_resnetse34l", dict(width=16, stem_kernel=7, pooling="sap", n_mels=40, preemphasis=0.0)),
     ("voxceleb_trainer_resnetse34v2", dict(width=32, stem_kernel=3, pooling="asp", n_mels=64, preemphasis=0.97)),

@@ -140,6 +140,11 @@ def test_bad_inputs_are_named():
         frontend(**WESPEAKER)(torch.zeros(1, 399))
     with pytest.raises(ValueError, match="too short to mirror 256 samples"):
         frontend(**SE34V2)(torch.zeros(1, 256))
+    # a short row inside a padded batch is refused too, rather than giving NaN embeddings
+    with pytest.raises(ValueError, match="399 samples is shorter than one 400-sample frame"):
+        frontend(**WESPEAKER)(torch.zeros(2, 16000), torch.tensor([16000, 399]))
+    with pytest.raises(ValueError, match="200 samples is too short to mirror"):
+        frontend(**SE34V2)(torch.zeros(2, 16000), torch.tensor([200, 16000]))
     with pytest.raises(ValueError, match="front-end kind"):
         frontend(kind="mfcc")
     with pytest.raises(ValueError, match="window"):

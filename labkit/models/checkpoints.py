@@ -22,7 +22,6 @@ Weights stored as fp16 are cast to the model's fp32. A file that does not fit ra
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import yaml
 from torch import Tensor, nn
 
 from labkit.config import FrontendConfig, ModelConfig, from_dict, to_dict
+from labkit.files import atomic_path
 from labkit.models import SpeakerModel, build_model
 
 FORMAT = "labkit.speaker_model"
@@ -61,13 +61,8 @@ def save(model: SpeakerModel, path: str | Path, extra: dict[str, Any] | None = N
         "state_dict": {key: value.detach().cpu() for key, value in model.state_dict().items()},
         "extra": extra,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with atomic_path(path) as tmp:  # an interrupted save never leaves a half-written model.pt
         torch.save(payload, tmp)
-        os.replace(tmp, path)  # an interrupted save never leaves a half-written model.pt
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -173,18 +168,21 @@ def _load_wespeaker(model_file: Path, config_file: Path, state: dict[str, Any] |
     """WeSpeaker's ResNet: the architecture and front-end come from config.yaml, the weights from the .pt file."""
     if not config_file.is_file():
         raise CheckpointError(f"{model_file}: a WeSpeaker checkpoint needs its config.yaml beside it ({config_file} not found)")
-    config = _wespeaker_config(config_file)
     state = _read(model_file) if state is None else state
     if not isinstance(state, dict):
         raise CheckpointError(f"{model_file}: expected a WeSpeaker state dict, found {_describe_keys(state)}")
+    config = _wespeaker_config(config_file, two_emb_layer="seg_2.weight" in state)
     state = {key: value for key, value in state.items() if not key.startswith("projection.")}  # training-only classifier
     model = build_model(config)
     _fit(model.encoder, _rename(state, WESPEAKER_KEYS), model_file, f"WeSpeaker ResNet{config.depth} as {config_file.name} describes it")
     return model
 
 
-def _wespeaker_config(config_file: Path) -> ModelConfig:
-    """ModelConfig of a WeSpeaker config.yaml: ``model: ResNet34``, ``model_args`` and ``dataset_args.fbank_args``."""
+def _wespeaker_config(config_file: Path, two_emb_layer: bool) -> ModelConfig:
+    """ModelConfig of a WeSpeaker config.yaml: ``model: ResNet34``, ``model_args`` and ``dataset_args.fbank_args``.
+
+    ``two_emb_layer`` is used when model_args leaves it out (WeSpeaker's own default differs between versions,
+    so the caller reads it off the weights: a ``seg_2`` layer is there or not)."""
     try:
         settings = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -210,7 +208,7 @@ def _wespeaker_config(config_file: Path) -> ModelConfig:
     )
     return ModelConfig(
         arch="resnet", depth=int(match[1]), width=int(args.get("m_channels", 32)), pooling="tstp",
-        embed_dim=int(args.get("embed_dim", 256)), two_embed_layers=bool(args.get("two_emb_layer", False)), frontend=frontend,
+        embed_dim=int(args.get("embed_dim", 256)), two_embed_layers=bool(args.get("two_emb_layer", two_emb_layer)), frontend=frontend,
     )
 
 

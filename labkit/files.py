@@ -1,0 +1,53 @@
+"""Writing files so that nothing already written is ever lost or half-written.
+
+Every file labkit writes (checkpoints, answers, downloads, score files, figures) goes to a
+temporary name in the same folder first and is renamed over the final name only once it is
+complete: ``os.replace`` is atomic, so a reader (or a notebook re-run after a disconnect) sees
+either the old file or the new one, never a mixture.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: str | Path, fsync: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block ends without error it becomes ``path``.
+
+    The temporary name keeps the final suffix (``.model.tmp123.pt``), so libraries that pick a
+    format from the suffix (``savefig``, ``np.savez``) behave. On error it is removed and ``path``
+    is untouched. ``fsync=True`` also flushes the data to the disk before the rename, for files
+    that must survive a crash of the whole machine (the student's answers).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if fsync:
+            with open(tmp, "rb") as written:
+                os.fsync(written.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str, fsync: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; return ``path``."""
+    with atomic_path(path, fsync=fsync) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, fsync: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically; return ``path``."""
+    with atomic_path(path, fsync=fsync) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
