@@ -142,6 +142,13 @@ def test_figure_paths_outside_the_answers_folder_are_refused(tmp_path):
         latex.write_sources(content, tmp_path, tmp_path / "latex", "en")
 
 
+def test_missing_template_says_where_it_is_expected(tmp_path, monkeypatch):
+    monkeypatch.setattr(latex, "TEMPLATE_DIR", tmp_path / "report_template")
+    with pytest.raises(FileNotFoundError, match=r"report_template/report.tex: report template not found.*"
+                                                r"clone the repository and pip install -e \."):
+        latex.write_sources(empty_answers(), tmp_path, tmp_path / "latex", "en")
+
+
 def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, capsys, figure):
     store = _answers(tmp_path, "en", figure)
     monkeypatch.setenv("PATH", str(tmp_path / "no-tex-here"))

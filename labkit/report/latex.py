@@ -25,6 +25,8 @@ import pandas as pd
 from labkit.report.questions import (LANGUAGES, AnswerStore, bank, cell_text, figure_file, report_outline, table_frame,
                                      write_atomic)
 
+# report_template/ stays at the repository root (like configs/): labkit is used from a checkout
+# (git clone + pip install -e .), so students and instructors find and edit the template there.
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report_template"
 TODAY = r"\today"  # the build date, in the report's language
 LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-file-line-error"]
@@ -196,7 +198,8 @@ def write_sources(content: dict[str, Any], store_dir: Path, tex_dir: Path, langu
     """Fill ``tex_dir`` with report.tex, metadata.tex, body.tex and the figures; returns report.tex."""
     template = TEMPLATE_DIR / "report.tex"
     if not template.is_file():
-        raise FileNotFoundError(f"{template}: report template not found (run from a labkit checkout)")
+        raise FileNotFoundError(f"{template}: report template not found; the folder {TEMPLATE_DIR} is expected "
+                                "at the root of the labkit repository: clone the repository and pip install -e .")
     tex_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, tex_dir / "report.tex")
     (tex_dir / "metadata.tex").write_text(render_metadata(content, language, date), encoding="utf-8")
