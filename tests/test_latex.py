@@ -47,11 +47,12 @@ def test_escape_turns_specials_and_commands_into_text():
     assert escape("a~b^c") == r"a\textasciitilde{}b\textasciicircum{}c"
     assert escape("θ ≈ 0.5") == r"\ensuremath{\theta} \ensuremath{\approx} 0.5"
     assert escape("ñ á ¿ ¡ « »") == "ñ á ¿ ¡ « »"  # Latin-1 goes through: T1 sets it
+    assert escape("[32, 64]") == "{[}32, 64{]}"  # never an optional argument of the command before it
 
 
 def test_escape_marks_what_pdflatex_cannot_set():
-    assert escape("ok 😀 👨‍👩‍👧 👍🏽!") == "ok [emoji] [emoji] [emoji]!"  # one marker per emoji sequence
-    assert escape("中文 𝔸") == "[?][?] [?]"
+    assert escape("ok 😀 👨‍👩‍👧 👍🏽!") == "ok {[}emoji{]} {[}emoji{]} {[}emoji{]}!"  # one marker per emoji sequence
+    assert escape("中文 𝔸") == "{[}?{]}{[}?{]} {[}?{]}"
     assert escape("✓ done") == r"\ensuremath{\checkmark} done"
     assert escape("bell\x07 zero\u200bwidth") == "bell zerowidth"
 
@@ -75,7 +76,7 @@ def test_escape_keeps_lines_and_paragraphs_and_breaks_ligatures():
 def test_escape_output_is_always_inert_text(text):
     source = escape(text)
     _assert_inert(source)
-    marked = re.sub(r"\\[a-zA-Z]+|\\[{}$&#%_,]|[{}~\s]|\[\?\]|\[emoji\]", "", source)
+    marked = re.sub(r"\\[a-zA-Z]+|\\[{}$&#%_,]|\{\[\}(\?|emoji)\{\]\}|[{}~\s]", "", source)
     assert set(marked) <= SETTABLE, source  # every character left is one pdflatex can set
 
 
@@ -108,16 +109,19 @@ def _answers(folder: Path, language: str, figure: Path) -> AnswerStore:
     store.save_answer("s1_q5", "f_plus_x")
     store.save_answer("s2_q2", "3,25")
     store.attach("fig_det_pretrained", figure)
-    store.attach("tab_results", pd.DataFrame({"system": ["ResNet34_pre", "ResNet10 & 50%"],
+    store.attach("tab_results", pd.DataFrame({"channels": ["[32, 64, 128, 256]", "[16, 32, 64, 128]"],
+                                              "system": ["ResNet34_pre", "ResNet10 & 50%"],
                                               "params": [6634432, 1200000], "EER (%)": [0.87, float("nan")]}))
     return store
 
 
 def test_table_escapes_headers_and_cells():
-    table = pd.DataFrame({"model_name": ["a&b", "c"], "EER (%)": [1.5, float("nan")], "params": [10, 20]})
+    table = pd.DataFrame({"model_name": ["[32, 64, 128, 256]", "a&b", "中 c"], "EER (%)": [1.5, float("nan"), 2],
+                          "params": [10, 20, 30]})
     source = latex_table(table, "Results 100%", "tab:x", language="es")
     assert r"\begin{tabular}{lrr}" in source and r"\textbf{model\_name}" in source
-    assert r"a\&b & 1,5 & 10 \\" in source and "c & – & 20" in source and r"\caption{Results 100\%}" in source
+    assert "\\midrule\n{[}32, 64, 128, 256{]} & 1,5 & 10 \\\\\n" in source  # rows may start with [
+    assert r"a\&b & – & 20 \\" in source and "{[}?{]} c & 2 & 30" in source and r"\caption{Results 100\%}" in source
     assert r"\resizebox" not in source
 
 
@@ -193,6 +197,7 @@ def test_pdf_shows_every_answer_and_runs_no_injected_command(tmp_path, language,
     assert ("3,25 %" if language == "es" else "3.25 %") in text
     assert "Ana García Núñez" in text and "Joan_O’Brien & Co" in text and "100#999" in text
     assert ("Tabla 1" if language == "es" else "Table 1") in text and "ResNet10 & 50%" in text
+    assert "[32, 64, 128, 256]" in text and "[16, 32, 64, 128]" in text  # cells that start with [
     assert ("Figura 1" if language == "es" else "Figure 1") in text
     fonts = subprocess.run(["pdffonts", str(written["pdf"])], capture_output=True, text=True, check=True).stdout
     assert "LMRoman10-Regular" in fonts and "Type 3" not in fonts  # T1 Latin Modern outlines, no bitmap fonts

@@ -1,9 +1,10 @@
 """Answers, tables and figures -> ``report_template/report.tex`` -> PDF, Overleaf zip and Word file.
 
 Everything a student typed reaches LaTeX through ``escape()``: one pass over the text that
-turns every LaTeX special into text (so ``\\input{/etc/passwd}`` is printed, never run), maps
-the Unicode that pdflatex cannot set (``θ`` -> ``\\ensuremath{\\theta}``) and replaces the rest
-with a visible marker (``[emoji]``, ``[?]``), so no answer can break the build.
+turns every LaTeX special into text (so ``\\input{/etc/passwd}`` is printed, never run, and a
+``[`` is braced so that no table row starts an optional argument), maps the Unicode that
+pdflatex cannot set (``θ`` -> ``\\ensuremath{\\theta}``) and replaces the rest with a visible
+marker (``[emoji]``, ``[?]``), so no answer can break the build.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _SPECIALS = {
     "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': r"\textquotedbl{}",
     "`": r"\textasciigrave{}",  # also stops the ?` and !` ligatures (¿ ¡)
+    "[": "{[}", "]": "{]}",  # braced: never read as the optional argument of \\, \midrule or \item
     "\t": " ", "\u00a0": "~", "\u2009": r"\,", "\u202f": r"\,",
 }
 _GREEK = {  # letter -> LaTeX math command; capitals that look Latin are printed as Latin letters
@@ -83,7 +85,7 @@ _TOKEN = re.compile(
     r"|(?P<char>.)",
     re.DOTALL,
 )
-_TOKEN_TEXT = {"emoji": "[emoji]", "paragraph": "\n\n", "newline": "\n\\par\\noindent ", "ligature": "{}"}
+_TOKEN_TEXT = {"emoji": "{[}emoji{]}", "paragraph": "\n\n", "newline": "\n\\par\\noindent ", "ligature": "{}"}
 
 
 def _escape_token(match: re.Match) -> str:
@@ -98,7 +100,7 @@ def _escape_token(match: re.Match) -> str:
         return " "
     if unicodedata.category(char) == "Mn":  # a combining mark left over after NFC
         return ""
-    return "[?]"  # visible: the reader sees that a character could not be printed
+    return "{[}?{]}"  # visible: the reader sees that a character could not be printed
 
 
 def escape(text: str, inline: bool = False) -> str:
