@@ -34,7 +34,7 @@ class FrontendConfig:
     preemphasis: float = 0.97  # 0 disables it
     input_scale: float = 1.0  # 32768 for checkpoints trained on int16-scale audio
     normalize: str = "cmn"  # "cmn" (subtract the per-utterance mean), "instance" (mean and std) or "none"
-    dither: float = 0.0  # Kaldi dither, applied in training mode only
+    dither: float = 0.0  # Kaldi dither (in units after input_scale: 1.0 = one int16 step at 32768), training mode only
 
 
 @dataclass

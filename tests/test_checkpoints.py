@@ -142,7 +142,7 @@ def test_round_trip_keeps_config_weights_and_extra(tmp_path: Path, overrides: di
     assert load_extra(path) == {"epochs": 3, "val_eer": 0.125, "note": "test"}
 
 
-def test_failed_save_keeps_the_previous_file(tmp_path: Path) -> None:
+def test_bad_extra_is_refused_before_writing(tmp_path: Path) -> None:
     model = small_model()
     path = save(model, tmp_path / "model.pt", extra={"epochs": 1})
     before = path.read_bytes()

@@ -66,6 +66,25 @@ def test_cohort_statistics_top_n_uses_closest_impostors():
         cohort_statistics(emb, cohort, top_n=4)
 
 
+def test_normalize_scores_by_hand():
+    """Two utterances, three cohort speakers: z-scores computed by hand from the cosines."""
+    ids = ["a", "b"]
+    embeddings = np.array([[1.0, 0.0], [0.0, 1.0]])
+    cohort = np.array([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    trials = Trials(np.array([0], dtype=np.int8), np.array(["a"]), np.array(["b"]))
+    r = 1 / np.sqrt(2)
+    a_vs_cohort, b_vs_cohort = np.array([r, -1.0, 0.0]), np.array([r, 0.0, -1.0])  # cosines with the cohort
+    raw = 0.0  # a and b are orthogonal
+    expected = 0.5 * ((raw - a_vs_cohort.mean()) / a_vs_cohort.std() + (raw - b_vs_cohort.mean()) / b_vs_cohort.std())
+    assert normalize_scores(trials, ids, embeddings, cohort, top_n=None)[0] == pytest.approx(expected, abs=1e-6)
+    top2 = np.array([r, 0.0])  # the two closest cohort speakers of each utterance (same values for a and b)
+    expected = (raw - top2.mean()) / top2.std()
+    assert normalize_scores(trials, ids, embeddings, cohort, top_n=2)[0] == pytest.approx(expected, abs=1e-6)
+    # the enrolment and the test side use their own statistics: give them different raw scores to tell them apart
+    scores = normalize_scores(trials, ids, embeddings, cohort, top_n=None, scores=np.array([0.5]))
+    assert scores[0] == pytest.approx(0.5 * ((0.5 - a_vs_cohort.mean()) / a_vs_cohort.std() + (0.5 - b_vs_cohort.mean()) / b_vs_cohort.std()), abs=1e-6)
+
+
 def test_as_norm_helps_when_utterances_have_offsets():
     """A per-utterance bias (e.g. channel) inflates some scores; AS-norm removes it."""
     ids, emb, speakers, trials = _toy(n_speakers=40, per_speaker=8, seed=3)

@@ -47,13 +47,17 @@ def test_xvector_summary_rows():
     assert table.loc["segment7", "output"] == "-" and table.loc["segment7", "macs"] == 0  # training only
 
 
+# The seed's table (He et al. 2016, Table 1 + torchvision's parameter counts), typed in independently of the code
+PAPER = {18: (11.69e6, 1.8e9), 34: (21.80e6, 3.6e9), 50: (25.56e6, 3.8e9), 101: (44.55e6, 7.6e9), 152: (60.19e6, 11.3e9)}
+
+
 def test_imagenet_resnets_match_the_seed_table():
     table = imagenet_table().set_index("depth")
     assert list(table.index) == [18, 34, 50, 101, 152]
-    for depth, seed in SEED_TABLE.items():
-        assert table.loc[depth, "params ratio"] == pytest.approx(1.0, abs=0.03), depth
-        assert table.loc[depth, "MACs ratio"] == pytest.approx(1.0, abs=0.03), depth
-    assert SEED_TABLE[34] == {"params": 21.80e6, "macs": 3.6e9}  # the seed's Table 1 / torchvision
+    for depth, (params, macs) in PAPER.items():
+        assert table.loc[depth, "params (M)"] * 1e6 == pytest.approx(params, rel=0.03), depth
+        assert table.loc[depth, "MACs (G)"] * 1e9 == pytest.approx(macs, rel=0.03), depth
+        assert SEED_TABLE[depth] == {"params": params, "macs": macs}  # the printed table shows the paper's numbers
 
 
 def test_cli_prints_a_model_table(capsys):

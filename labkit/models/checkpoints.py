@@ -249,3 +249,18 @@ def _voxceleb_trainer_config(state: dict[str, Any], path: Path) -> tuple[ModelCo
     if se34l:
         return ModelConfig(stem_kernel=7, stem_stride=2, layer4_stride=1, freq_pooling="mean", **common), "ResNetSE34L"
     return ModelConfig(stem_relu_first=True, **common), "ResNetSE34V2"
+
+
+def load_or_build(name: str, width: int | None = None) -> nn.Module:
+    """A model from a name ("resnet10" .. "resnet152", "xvector") or a checkpoint path (``labkit.models.load``)."""
+    if Path(name).exists():
+        return load(name)
+    if name == "xvector":
+        return build_model(ModelConfig(arch="xvector", embed_dim=512))
+    depth = name.removeprefix("resnet")
+    if not name.startswith("resnet") or not depth.isdigit():
+        raise ValueError(f"unknown model {name!r}; expected resnet10 .. resnet152, xvector or a checkpoint path")
+    config = ModelConfig(arch="resnet", depth=int(depth))
+    if width is not None:
+        config.width = width
+    return build_model(config)

@@ -35,7 +35,8 @@ class SoftmaxLoss(nn.Module):
         """No margin, nothing to warm up."""
 
     def forward(self, embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-        logits = self.classifier(embeddings.float())
+        with torch.autocast(device_type=embeddings.device.type, enabled=False):  # the loss in float32 under AMP
+            logits = self.classifier(embeddings.float())
         return F.cross_entropy(logits, labels), logits
 
 
@@ -108,8 +109,9 @@ class AngularPrototypical(nn.Module):
             raise ValueError(f"angular prototypical loss needs M >= 2 utterances of every speaker in a batch, got counts {counts.tolist()}")
         grouped = embeddings.float()[torch.argsort(labels, stable=True)].view(len(speakers), per_speaker, -1)
         query, prototype = grouped[:, 0], grouped[:, 1:].mean(dim=1)
-        cosine = F.normalize(query, dim=-1) @ F.normalize(prototype, dim=-1).T  # (N, N)
-        logits = self.w.clamp(min=1e-6) * cosine + self.b  # the scale must stay positive
+        with torch.autocast(device_type=embeddings.device.type, enabled=False):  # cosines in float32 under AMP
+            cosine = F.normalize(query, dim=-1) @ F.normalize(prototype, dim=-1).T  # (N, N)
+            logits = self.w.clamp(min=1e-6) * cosine + self.b  # the scale must stay positive
         return F.cross_entropy(logits, torch.arange(len(speakers), device=logits.device)), logits
 
 

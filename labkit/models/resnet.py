@@ -41,7 +41,8 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 
 
 def bn_relu(x: Tensor, bn: nn.Module, relu: nn.Module, relu_first: bool) -> Tensor:
-    """BatchNorm then ReLU (torchvision, WeSpeaker) or, with ``relu_first``, ReLU then BatchNorm (voxceleb_trainer)."""
+    """After a convolution: relu(bn(x)) as torchvision and WeSpeaker do, or, with ``relu_first``, bn(relu(x)) as
+    voxceleb_trainer does. The same weights give different outputs, so the loader must know which."""
     return bn(relu(x)) if relu_first else relu(bn(x))
 
 
@@ -72,7 +73,7 @@ class SqueezeExcitation(nn.Module):
         if mask is None:
             squeezed = x.mean(dim=(2, 3))
         else:  # average over valid frames only
-            squeezed = (x * mask).sum(dim=(2, 3)) / (mask.sum(dim=(2, 3)) * x.shape[2])
+            squeezed = masked(x, mask).sum(dim=(2, 3)) / (mask.sum(dim=(2, 3)) * x.shape[2])
         return x * self.fc(squeezed)[:, :, None, None]
 
 
@@ -81,10 +82,11 @@ class ResidualBlock(nn.Module):
 
     expansion = 1  # output channels = planes * expansion
 
-    def _add_shortcut(
+    def __init__(
         self, channels: int, stride: int, downsample: nn.Module | None, squeeze_excitation: bool, plain: bool,
         relu_before_bn: bool,
     ) -> None:
+        super().__init__()
         self.relu = nn.ReLU(inplace=True)
         self.se = SqueezeExcitation(channels) if squeeze_excitation else None
         self.downsample = downsample  # 1x1 convolution + BN when the shape changes
@@ -108,12 +110,11 @@ class BasicBlock(ResidualBlock):
         self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
         squeeze_excitation: bool = False, plain: bool = False, relu_before_bn: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(planes, stride, downsample, squeeze_excitation, plain, relu_before_bn)
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
-        self._add_shortcut(planes, stride, downsample, squeeze_excitation, plain, relu_before_bn)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         out_mask = stride_mask(mask, self.stride)
@@ -132,7 +133,7 @@ class Bottleneck(ResidualBlock):
         self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
         squeeze_excitation: bool = False, plain: bool = False, relu_before_bn: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(planes * self.expansion, stride, downsample, squeeze_excitation, plain, relu_before_bn)
         stride_1x1, stride_3x3 = (stride, 1) if self.stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(inplanes, planes, stride_1x1)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -140,7 +141,6 @@ class Bottleneck(ResidualBlock):
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = conv1x1(planes, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
-        self._add_shortcut(planes * self.expansion, stride, downsample, squeeze_excitation, plain, relu_before_bn)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         out = bn_relu(self.conv1(x), self.bn1, self.relu, self.relu_before_bn)
@@ -316,7 +316,8 @@ def imagenet_resnet(depth: int, num_classes: int = 1000) -> ImageNetResNet:
     return ImageNetResNet(*_architecture(depth), num_classes=num_classes)
 
 
-# The factories of torchvision's resnet.py: resnet34(width=32, n_mels=80) is WeSpeaker's ResNet34.
+# The factories of torchvision's resnet.py. They build encoders that take features (B, n_mels, frames);
+# build_model(ModelConfig(depth=34, width=32)) adds the front-end. resnet34(width=32, n_mels=80) is WeSpeaker's ResNet34.
 resnet10 = partial(speaker_resnet, 10)  # 1-1-1-1 basic blocks
 resnet18 = partial(speaker_resnet, 18)  # 2-2-2-2 basic blocks
 resnet34 = partial(speaker_resnet, 34)  # 3-4-6-3 basic blocks

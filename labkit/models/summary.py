@@ -10,14 +10,14 @@ built by our own ``labkit.models.resnet``, with the seed table.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from labkit.config import ModelConfig
+from labkit.models.checkpoints import load_or_build
+from labkit.models.resnet import imagenet_resnet
 
 # The seed's Table 1 (He et al., "Deep residual learning for image recognition", CVPR 2016): multiply-adds for one
 # 224x224 image; parameter counts of the same networks as torchvision lists them.
@@ -122,8 +122,6 @@ def format_summary(table: pd.DataFrame) -> str:
 def imagenet_table(depths: tuple[int, ...] = tuple(SEED_TABLE)) -> pd.DataFrame:
     """Our ImageNet ResNets (3 x 224 x 224 -> 1000 classes) next to the seed table, with ratios ours / seed.
     The networks are built on the "meta" device: shapes only, no memory and no arithmetic."""
-    from labkit.models.resnet import imagenet_resnet
-
     rows = []
     for depth in depths:
         with torch.device("meta"):
@@ -139,28 +137,11 @@ def imagenet_table(depths: tuple[int, ...] = tuple(SEED_TABLE)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def model_from_name(name: str, width: int | None = None) -> nn.Module:
-    """A model from a name ("resnet10" .. "resnet152", "xvector") or a checkpoint path (``labkit.models.load``)."""
-    from labkit.models import build_model, load
-
-    if Path(name).exists():
-        return load(name)
-    if name == "xvector":
-        return build_model(ModelConfig(arch="xvector", embed_dim=512))
-    depth = name.removeprefix("resnet")
-    if not name.startswith("resnet") or not depth.isdigit():
-        raise ValueError(f"unknown model {name!r}; expected resnet10 .. resnet152, xvector or a checkpoint path")
-    config = ModelConfig(arch="resnet", depth=int(depth))
-    if width is not None:
-        config.width = width
-    return build_model(config)
-
-
 def summary_report(model: str | None = None, width: int | None = None, seconds: float = 2.0, imagenet: bool = False) -> str:
     """The text ``labkit summary`` prints: the stage table of ``model`` and/or the ImageNet table."""
     parts = []
     if model is not None:
-        network = model_from_name(model, width)
+        network = load_or_build(model, width)
         parts.append(f"{model}: {seconds:g} s of audio, one utterance\n{format_summary(summarize(network, seconds))}")
     if imagenet:
         table = imagenet_table()
