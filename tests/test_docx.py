@@ -7,10 +7,11 @@ import zlib
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from docx import Document
 
 from labkit.report.docx import RED, write_docx
-from labkit.report.questions import AnswerStore, bank
+from labkit.report.questions import AnswerStore, bank, empty_answers
 
 
 def _png(path: Path, width: int = 40, height: int = 30) -> Path:
@@ -52,3 +53,13 @@ def test_docx_has_title_page_answers_placeholders_table_and_figure(tmp_path):
     missing = [p.text for p in document.paragraphs if p.text.startswith("[falta: ")]
     assert len(missing) == 5  # tab_data, fig_scores, fig_training (asked twice), fig_det_systems
     assert not list(tmp_path.glob(".report.docx*"))  # the temp file was renamed into place
+
+
+def test_docx_reads_no_picture_outside_figures_of_its_evidence(tmp_path):
+    (tmp_path / "store").mkdir()
+    _png(tmp_path / "private.png")  # a picture beside the answers folder, not attached to anything
+    content = empty_answers()
+    content["evidence"]["fig_det_pretrained"] = {"kind": "figure", "files": ["../private.png"]}
+    with pytest.raises(ValueError, match=r"evidence fig_det_pretrained: figure file '\.\./private\.png' refused"):
+        write_docx(content, tmp_path / "store", tmp_path / "report.docx", "en")
+    assert not (tmp_path / "report.docx").exists()

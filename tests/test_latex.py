@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import zipfile
@@ -139,11 +140,26 @@ def test_body_has_every_question_placeholders_and_each_evidence_once(tmp_path, f
     _assert_inert(body.split(r"\Question{s1\_q4}")[1].split(r"\subsection")[0])
 
 
-def test_figure_paths_outside_the_answers_folder_are_refused(tmp_path):
+@pytest.mark.parametrize("file", ["body.tex", "latexmkrc", "figures/fig_training.pdf", "../../etc/passwd.pdf",
+                                  "/etc/passwd"])
+def test_answers_file_cannot_put_other_files_among_the_latex_sources(tmp_path, file):
+    (tmp_path / "body.tex").write_text("\\input{/etc/passwd}", encoding="utf-8")  # raw LaTeX over the escaped body
+    (tmp_path / "latexmkrc").write_text(f"system('touch {tmp_path / 'pwned'}');", encoding="utf-8")  # Perl for latexmk
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "fig_training.pdf").write_bytes(b"%PDF-1.4 not this evidence's figure")
     content = empty_answers()
-    content["evidence"]["fig_scores"] = {"kind": "figure", "files": ["../../etc/passwd.pdf"]}
-    with pytest.raises(ValueError, match="points outside the answers folder"):
-        latex.write_sources(content, tmp_path, tmp_path / "latex", "en")
+    content["evidence"]["fig_scores"] = {"kind": "figure", "files": [file]}
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(content), encoding="utf-8")
+    refused = rf"answers.json: evidence fig_scores: figure file '{re.escape(file)}' refused; expected figures/fig_scores"
+    with pytest.raises(ValueError, match=refused):
+        build_report(answers, tmp_path / "out", pdf=False, word=False)
+    assert not (tmp_path / "out" / "latex").exists()
+    content["evidence"] = {"fig_renamed": {"kind": "figure", "files": [file]}}  # not in the bank: never copied
+    answers.write_text(json.dumps(content), encoding="utf-8")
+    build_report(answers, tmp_path / "out", pdf=False, word=False)
+    assert sorted(p.name for p in (tmp_path / "out" / "latex").iterdir()) == ["body.tex", "metadata.tex", "report.tex"]
+    assert "textbackslash" not in (tmp_path / "out" / "latex" / "body.tex").read_text(encoding="utf-8")
 
 
 def test_missing_template_says_where_it_is_expected(tmp_path, monkeypatch):
@@ -231,9 +247,10 @@ def test_every_settable_character_compiles(tmp_path):
 def test_compiler_runs_without_shell_escape_or_file_access_outside(tmp_path):
     _require_tex()
     source = tmp_path / "attack.tex"
+    (tmp_path / "latexmkrc").write_text(f"system('touch {tmp_path / 'rc-ran'}');", encoding="utf-8")
     source.write_text("\\documentclass{article}\\begin{document}\n"
                       f"\\immediate\\write18{{touch {tmp_path / 'pwned'}}}\nok\n\\input{{/etc/passwd}}\n\\end{{document}}\n")
     with pytest.raises(latex.ReportBuildError, match="/etc/passwd.tex' not found"):  # openin_any=p
         compile_pdf(source)
-    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "rc-ran").exists()  # -norc: no Perl from the folder
     assert "runsystem(touch" in (tmp_path / "attack.log").read_text() and "disabled" in (tmp_path / "attack.log").read_text()

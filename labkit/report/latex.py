@@ -23,14 +23,15 @@ from typing import Any
 
 import pandas as pd
 
-from labkit.report.questions import (LANGUAGES, AnswerStore, bank, cell_text, figure_file, report_outline, table_frame,
-                                     write_atomic)
+from labkit.report.questions import (LANGUAGES, AnswerStore, bank, cell_text, figure_file, figure_files, report_outline,
+                                     table_frame, write_atomic)
 
 # report_template/ stays at the repository root (like configs/): labkit is used from a checkout
 # (git clone + pip install -e .), so students and instructors find and edit the template there.
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report_template"
 TODAY = r"\today"  # the build date, in the report's language
-LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-file-line-error"]
+LATEXMK = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+           "-file-line-error"]  # -norc: no latexmkrc (Perl) from the build folder or the user's home
 
 # ----------------------------------------------------------------------------- escaping
 _SPECIALS = {
@@ -206,11 +207,9 @@ def write_sources(content: dict[str, Any], store_dir: Path, tex_dir: Path, langu
     shutil.copyfile(template, tex_dir / "report.tex")
     (tex_dir / "metadata.tex").write_text(render_metadata(content, language, date), encoding="utf-8")
     (tex_dir / "body.tex").write_text(render_body(content, language), encoding="utf-8")
-    for entry in content["evidence"].values():
-        for file in entry.get("files", []):
-            if Path(file).is_absolute() or ".." in Path(file).parts:  # figures stay inside the store folder
-                raise ValueError(f"{store_dir}: figure path {file!r} points outside the answers folder")
-            (tex_dir / file).parent.mkdir(parents=True, exist_ok=True)
+    for eid in bank().evidence:  # only figures/<id>.pdf|png|jpg of the bank's evidence, nothing else
+        for file in figure_files(content, eid):
+            (tex_dir / "figures").mkdir(exist_ok=True)
             shutil.copyfile(store_dir / file, tex_dir / file)
     return tex_dir / "report.tex"
 
@@ -270,7 +269,10 @@ def build_report(answers: str | Path, out_dir: str | Path, language: str | None 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as scratch:  # never a half-written latex/
-        tex_file = write_sources(content, store.path.parent, Path(scratch) / "latex", language, date)
+        try:
+            tex_file = write_sources(content, store.path.parent, Path(scratch) / "latex", language, date)
+        except ValueError as error:  # a figure path the answers file must not hold
+            raise ValueError(f"{store.path}: {error}") from None
         shutil.rmtree(out_dir / "latex", ignore_errors=True)
         os.replace(tex_file.parent, out_dir / "latex")
     written = {"latex": out_dir / "latex", "zip": overleaf_zip(out_dir / "latex", out_dir / "report-overleaf.zip")}

@@ -34,6 +34,8 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 import yaml
 
+from labkit.files import atomic_path
+
 try:  # POSIX file locks (Linux, macOS, Colab); without them saves are still atomic
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -45,6 +47,7 @@ FORMAT = "labkit-answers"  # marks a file as ours; any other content counts as c
 LANGUAGES = ("es", "en")
 KINDS = ("text", "number", "choice")
 EVIDENCE_KINDS = ("figure", "table")
+FIGURE_SUFFIXES = (".pdf", ".png", ".jpg")  # what attach() keeps: the PDF for LaTeX, the PNG or JPG for Word
 
 
 # ----------------------------------------------------------------------------- question bank
@@ -357,17 +360,14 @@ class AnswerStore:
             written = save_figure(item, target)
         else:
             source = Path(item)
-            siblings = [source.with_suffix(s) for s in (".pdf", ".png", ".jpg") if source.with_suffix(s).is_file()]
+            siblings = [source.with_suffix(s) for s in FIGURE_SUFFIXES if source.with_suffix(s).is_file()]
             if not siblings:
                 raise FileNotFoundError(f"{source}: no such figure (.pdf, .png or .jpg)")
-            target.parent.mkdir(parents=True, exist_ok=True)
             written = []
             for file in siblings:  # the PDF for LaTeX and the PNG for Word, when both exist
-                destination = target.with_suffix(file.suffix)
-                tmp = destination.with_name(f".{destination.name}.tmp")
-                shutil.copyfile(file, tmp)
-                os.replace(tmp, destination)
-                written.append(destination)
+                with atomic_path(target.with_suffix(file.suffix)) as tmp:
+                    shutil.copyfile(file, tmp)
+                written.append(target.with_suffix(file.suffix))
         return [str(file.relative_to(self.path.parent)) for file in written]
 
 
@@ -427,9 +427,25 @@ def table_frame(entry: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(entry["rows"], columns=entry["columns"])
 
 
-def figure_file(content: dict[str, Any], evidence_id: str, suffixes: tuple[str, ...]) -> str | None:
-    """The stored figure of ``evidence_id`` in the first of ``suffixes`` available (path relative to the store)."""
+def figure_files(content: dict[str, Any], evidence_id: str) -> list[str]:
+    """The stored figure files of ``evidence_id`` (relative to the answers file), checked.
+
+    Only ``figures/<evidence_id>.pdf``, ``.png`` or ``.jpg`` of an evidence of the bank is accepted
+    (what ``attach()`` writes), so an edited answers file cannot make the report copy or read any
+    other file (``body.tex``, ``latexmkrc``, ``../../etc/...``). The LaTeX and Word exports both use it.
+    """
+    allowed = [f"figures/{evidence_id}{suffix}" for suffix in FIGURE_SUFFIXES] if evidence_id in bank().evidence else []
     files = content["evidence"].get(evidence_id, {}).get("files", [])
+    for file in files:
+        if file not in allowed:
+            raise ValueError(f"evidence {evidence_id}: figure file {file!r} refused; "
+                             f"expected figures/{evidence_id}.pdf, .png or .jpg")
+    return files
+
+
+def figure_file(content: dict[str, Any], evidence_id: str, suffixes: tuple[str, ...]) -> str | None:
+    """The stored figure of ``evidence_id`` in the first of ``suffixes`` available (checked by ``figure_files``)."""
+    files = figure_files(content, evidence_id)
     return next((file for suffix in suffixes for file in files if file.endswith(suffix)), None)
 
 
