@@ -316,7 +316,7 @@ def _add_make_corpus(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", default="lab", choices=["tiny", "lab"], help="size (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default: %(default)s)")
     parser.add_argument("--speakers", type=int, help="number of training speakers (default: the preset's)")
-    parser.add_argument("--workers", type=int, help="processes (default: up to 2); the output does not depend on it")
+    parser.add_argument("--workers", type=int, help="processes (default: 2 for big corpora); the output does not depend on it")
     parser.add_argument("--force", action="store_true", help="replace a different corpus already at --out")
 
     def run(args: argparse.Namespace) -> int:

@@ -327,7 +327,7 @@ def synthesize_speech(rng: np.random.Generator, speaker: Speaker, session: Sessi
     semitones = speaker.f0_range_st * (0.4 - 0.8 * tracks["phrase_position"] + 0.6 * tracks["stress"]) + drift - drift.mean()
     f0 = speaker.f0_hz * session.f0_shift * 2.0 ** (semitones / 12)
     voiced = _stft(_glottal_pulses(rng, f0, n_samples, speaker))[:n_frames]
-    noise = _stft(rng.standard_normal(n_samples).astype(np.float32))[:n_frames]
+    noise = _stft(rng.standard_normal(n_samples, dtype=np.float32))[:n_frames]
     tract = _vocal_tract(tracks["formants"], BANDWIDTHS_HZ * speaker.bandwidth_scale)
     tract *= 1.0 - 0.9 * np.exp(-0.5 * ((FREQS - speaker.sinus_hz) / 250.0) ** 2)  # the speaker's dip
     octaves = np.log2(np.maximum(FREQS, 50.0) / 100.0)
@@ -342,10 +342,13 @@ def synthesize_speech(rng: np.random.Generator, speaker: Speaker, session: Sessi
 
 # ---------------------------------------------------------------------------- the channel
 def _coloured_noise(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
-    """White, pink (1/f) or brown (1/f^2) noise of unit power."""
+    """White, pink (1/f) or brown (1/f^2) noise of unit power, drawn directly as a random spectrum."""
     slope = {"white": 0.0, "pink": 0.5, "brown": 1.0}[kind]
-    spectrum = sfft.rfft(rng.standard_normal(n)) / np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0) ** slope
-    x = sfft.irfft(spectrum, n)
+    size = sfft.next_fast_len(n, real=True)
+    freqs = np.maximum(np.fft.rfftfreq(size, 1 / SAMPLE_RATE), 20.0).astype(np.float32)
+    real, imag = rng.standard_normal((2, len(freqs)), dtype=np.float32)
+    spectrum = (real + 1j * imag) / freqs**slope
+    x = sfft.irfft(spectrum, size)[:n]
     return (x / np.sqrt(np.mean(x**2))).astype(np.float32)
 
 
@@ -356,7 +359,7 @@ def babble(rng: np.random.Generator, seconds: float = 3.0, voices: int = 6) -> n
 
 
 @functools.lru_cache(maxsize=2)
-def babble_loops(seed: int, count: int = 8) -> list[np.ndarray]:
+def babble_loops(seed: int, count: int = 4) -> list[np.ndarray]:
     """The corpus's babble recordings, made once per process and shared by all sessions."""
     return [babble(_rng(seed, 5, k)) for k in range(count)]
 
@@ -383,9 +386,9 @@ def record(rng: np.random.Generator, speech: np.ndarray, session: Session, loops
     n = len(speech)
     if session.rt60_s:  # exponentially decaying noise tail after the direct sound
         t = np.arange(int(session.rt60_s * SAMPLE_RATE)) / SAMPLE_RATE
-        tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / session.rt60_s)
-        ir = np.concatenate([[1.0], np.sqrt(session.reverb_ratio / np.sum(tail**2)) * tail])
-        speech = fftconvolve(speech, ir)[:n].astype(np.float32)
+        tail = rng.standard_normal(len(t), dtype=np.float32) * np.exp(-6.9 * t / session.rt60_s).astype(np.float32)
+        ir = np.concatenate([[1.0], np.sqrt(session.reverb_ratio / np.sum(tail**2)) * tail]).astype(np.float32)
+        speech = fftconvolve(speech, ir)[:n]
     if session.noise == "babble":
         loop = loops[rng.integers(len(loops))]
         noise = _unit(np.roll(np.resize(loop, n), int(rng.integers(n))))
@@ -394,7 +397,9 @@ def record(rng: np.random.Generator, speech: np.ndarray, session: Session, loops
     snr_db = session.snr_db + rng.normal(0.0, 1.5)
     mixed = speech + noise * np.sqrt(np.mean(speech**2) / 10 ** (snr_db / 10))
     size = sfft.next_fast_len(n, real=True)
-    gain = 10 ** (_equaliser_db(session, np.fft.rfftfreq(size, 1 / SAMPLE_RATE)) / 20)
+    grid = np.linspace(0.0, SAMPLE_RATE / 2, 1025)  # the response is smooth: compute it every 7.8 Hz, interpolate
+    eq_db = np.interp(np.fft.rfftfreq(size, 1 / SAMPLE_RATE), grid, _equaliser_db(session, grid))
+    gain = (10 ** (eq_db / 20)).astype(np.float32)
     out = sfft.irfft(sfft.rfft(mixed, size) * gain, size)[:n]
     level_dbfs = session.level_dbfs + rng.normal(0.0, 1.0)
     out *= 10 ** (level_dbfs / 20) / np.sqrt(np.mean(out**2) + 1e-12)
@@ -530,7 +535,7 @@ def make_corpus(
     shutil.rmtree(partial, ignore_errors=True)
     (partial / "meta").mkdir(parents=True)
     jobs = plan_corpus(sizes, seed)
-    workers = workers or min(2, os.cpu_count() or 1)
+    workers = workers or (min(2, os.cpu_count() or 1) if len(jobs) > 50 else 1)  # small corpora: not worth a pool
     command = f"labkit make-corpus --out {out.name} --preset {preset} --seed {seed}" + (f" --speakers {speakers}" if speakers is not None else "")
     try:
         written = _write_audio(jobs, partial / "wav", workers, preset)
@@ -619,7 +624,8 @@ frame by the formants of the vocal tract.
 Stays with the speaker (meta/speakers.csv):
   sex-like cluster (m/f), mean F0 (80-260 Hz) and intonation range, vocal-tract length (formant
   scaling), glottal spectral tilt, jitter, shimmer, breathiness, speaking rate, formant bandwidths,
-  sibilant colour, and an accent: the speaker's own F1/F2 offsets for each of the 8 vowels.
+  sibilant colour, a narrow spectral dip at 3.5-5.5 kHz (piriform-sinus anti-resonance), and an
+  accent: the speaker's own F1/F2 offsets for each of the 8 vowels.
 Changes with the session (video):
   pitch, effort and tempo of the day; microphone equaliser (smooth wiggles of a few dB and a
   tilt); in 10 % of sessions a low-pass (4-7 kHz), in 10 % a high-pass (150-300 Hz); room reverb
