@@ -233,6 +233,17 @@ def test_attach_figure_copies_pdf_and_png_beside_the_answers(tmp_path):
         store.attach("fig_training", tmp_path / "nothing.pdf")
 
 
+def test_attach_refuses_a_figure_for_a_table_and_a_table_for_a_figure(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json")
+    (tmp_path / "det.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ValueError, match=r"tab_results is a table: attach a pandas DataFrame, got .*det.png"):
+        store.attach("tab_results", tmp_path / "det.png")
+    with pytest.raises(ValueError, match="fig_scores is a figure: attach a matplotlib Figure or a .pdf/.png/.jpg path, "
+                                         "got a DataFrame"):
+        store.attach("fig_scores", pd.DataFrame({"EER": [1.0]}))
+    assert store.read()["evidence"] == {} and not (tmp_path / "figures").exists()
+
+
 def test_default_store_path_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_ANSWERS", str(tmp_path / "mine.json"))
     assert questions.default_store_path() == tmp_path / "mine.json"

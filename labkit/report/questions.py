@@ -343,7 +343,13 @@ class AnswerStore:
         """
         if evidence_id not in bank().evidence:
             raise KeyError(f"no evidence {evidence_id!r}; expected one of {', '.join(bank().evidence)}")
-        if isinstance(item, pd.DataFrame):
+        kind = bank().evidence[evidence_id].kind
+        if kind == "table" and not isinstance(item, pd.DataFrame):
+            raise ValueError(f"{evidence_id} is a table: attach a pandas DataFrame, got {item!r}")
+        if kind == "figure" and isinstance(item, pd.DataFrame):
+            raise ValueError(f"{evidence_id} is a figure: attach a matplotlib Figure or a .pdf/.png/.jpg path, "
+                             "got a DataFrame")
+        if kind == "table":
             table = json.loads(item.to_json(orient="split", index=False))  # NaN -> null, numpy -> JSON
             entry = {"kind": "table", "columns": table["columns"], "rows": table["data"]}
         else:
