@@ -253,6 +253,57 @@ def test_default_store_path_follows_the_environment(tmp_path, monkeypatch):
     assert questions.default_store_path() == expected / "answers.json"
 
 
+def _on_colab(tmp_path: Path, monkeypatch) -> Path:
+    """A Colab-like layout under ``tmp_path`` (the VM disk) with Drive not mounted yet; returns MyDrive."""
+    monkeypatch.delenv("LABKIT_ANSWERS", raising=False)
+    monkeypatch.setattr(questions, "COLAB_DIR", tmp_path)
+    monkeypatch.setattr(questions, "DRIVE_DIR", tmp_path / "drive" / "MyDrive")
+    monkeypatch.setattr(questions, "_store", None)
+    monkeypatch.chdir(tmp_path)
+    return questions.DRIVE_DIR
+
+
+def test_answers_saved_before_drive_is_mounted_move_to_drive(tmp_path, monkeypatch, capsys):
+    drive = _on_colab(tmp_path, monkeypatch)
+    (tmp_path / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.warns(UserWarning, match="Google Drive is not mounted: .*answers.json is on this Colab VM's disk"):
+        questions.answer("s1_q1", "antes de montar Drive")
+    questions.attach("fig_scores", tmp_path / "plot.png")
+    local = tmp_path / "answers" / "answers.json"
+    assert set(AnswerStore(local).read()["answers"]) == {"s1_q1"}
+
+    drive.mkdir(parents=True)  # drive.mount("/content/drive")
+    with pytest.warns(UserWarning, match=r"now .*MyDrive/labkit/answers.json: merged s1_q1, fig_scores from .*"
+                                         r"answers/answers.json"):
+        questions.answer("s1_q4", "después de montarlo")
+    on_drive = AnswerStore(drive / "labkit" / "answers.json").read()
+    assert on_drive["answers"]["s1_q1"]["value"] == "antes de montar Drive"
+    assert on_drive["answers"]["s1_q4"]["value"] == "después de montarlo"
+    assert on_drive["evidence"]["fig_scores"]["files"] == ["figures/fig_scores.png"]
+    assert (drive / "labkit" / "figures" / "fig_scores.png").read_bytes() == (tmp_path / "plot.png").read_bytes()
+    assert set(AnswerStore(local).read()["answers"]) == {"s1_q1"}  # the old file is kept as it was
+
+
+def test_merge_keeps_the_newer_entry_of_each_answer(tmp_path):
+    def answers_file(path: Path, answers: dict[str, tuple[str, str]], students: list) -> AnswerStore:
+        content = questions.empty_answers()
+        content["answers"] = {qid: {"value": value, "saved": saved} for qid, (value, saved) in answers.items()}
+        content["info"]["students"] = students
+        path.write_text(json.dumps(content), encoding="utf-8")
+        return AnswerStore(path)
+
+    ana = [{"name": "Ana", "id": "1001"}]
+    vm = answers_file(tmp_path / "vm.json", {"s1_q1": ("old", "2026-04-01T10:00:00+00:00"),
+                                             "s1_q2": ("newer on the VM", "2026-04-02T10:00:00+00:00")}, ana)
+    drive = answers_file(tmp_path / "drive.json", {"s1_q1": ("newer on Drive", "2026-04-01T11:00:00+00:00"),
+                                                   "s1_q2": ("older", "2026-04-01T09:00:00+00:00")}, [])
+    assert drive.merge(vm) == ["s1_q2"]
+    merged = drive.read()
+    assert {qid: entry["value"] for qid, entry in merged["answers"].items()} == {"s1_q1": "newer on Drive",
+                                                                                 "s1_q2": "newer on the VM"}
+    assert merged["info"]["students"] == ana  # the Drive file had none
+
+
 def test_widgets_save_after_the_debounce(tmp_path):
     pytest.importorskip("ipywidgets")
     questions.use_store(tmp_path / "answers.json")

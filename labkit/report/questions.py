@@ -42,6 +42,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 BANK_FILE = Path(__file__).with_name("questions.yaml")
+COLAB_DIR = Path("/content")  # the Colab VM's local disk: wiped when the runtime is recycled
 DRIVE_DIR = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive
 FORMAT = "labkit-answers"  # marks a file as ours; any other content counts as corrupted
 LANGUAGES = ("es", "en")
@@ -357,6 +358,35 @@ class AnswerStore:
         entry["saved"] = _now()
         self.update(lambda content: content["evidence"].__setitem__(evidence_id, entry))
 
+    def merge(self, other: AnswerStore) -> list[str]:
+        """Bring into this file what ``other`` holds newer (answers, figures, tables) and its students when
+        this file has none; ``other`` is left as it is. Returns the ids taken."""
+        theirs, ours = other.read(), self.read()
+
+        def newer(section: str) -> dict[str, Any]:
+            return {key: entry for key, entry in theirs[section].items()
+                    if entry.get("saved", "") > ours[section].get(key, {}).get("saved", "")}
+
+        answers = newer("answers")
+        evidence = {eid: entry for eid, entry in newer("evidence").items() if eid in bank().evidence}
+        for eid, entry in list(evidence.items()):  # figure files move with their entry
+            if entry.get("files"):
+                try:
+                    source = other.path.parent / figure_files(theirs, eid)[0]
+                    evidence[eid] = {**entry, "files": self._copy_figure(eid, source)}
+                except (OSError, ValueError) as error:
+                    warnings.warn(f"{other.path}: figure {eid} not merged ({error})", stacklevel=2)
+                    del evidence[eid]
+
+        def take(content: dict[str, Any]) -> None:
+            content["answers"].update(answers)
+            content["evidence"].update(evidence)
+            if not content["info"].get("students"):
+                content["info"] = theirs["info"]
+
+        self.update(take)
+        return [*answers, *evidence]
+
     def _copy_figure(self, evidence_id: str, item: Any) -> list[str]:
         """Figure files for ``evidence_id`` beside the store; returns their paths relative to it."""
         target = self.path.parent / "figures" / evidence_id
@@ -457,6 +487,7 @@ def figure_file(content: dict[str, Any], evidence_id: str, suffixes: tuple[str, 
 
 # ----------------------------------------------------------------------------- notebook API
 _store: AnswerStore | None = None
+_store_is_default = False  # chosen by default_store_path(): follows it when it changes (Drive mounted later)
 
 
 def default_store_path() -> Path:
@@ -469,16 +500,38 @@ def default_store_path() -> Path:
 
 
 def use_store(path: str | Path | None = None) -> AnswerStore:
-    """Choose the answers file for ``answer()``/``progress()`` (default: ``default_store_path()``)."""
-    global _store
-    _store = AnswerStore(path or default_store_path())
+    """Choose the answers file for ``answer()``/``progress()`` (default: ``default_store_path()``).
+
+    Warns when the file is on the Colab VM's disk rather than on Drive: it would not survive the runtime.
+    """
+    global _store, _store_is_default
+    _store, _store_is_default = AnswerStore(path or default_store_path()), path is None
     print(f"answers file: {_store.path}")
+    if _store.path.is_relative_to(COLAB_DIR) and not _store.path.is_relative_to(DRIVE_DIR.parent):
+        warnings.warn(f"Google Drive is not mounted: {_store.path} is on this Colab VM's disk and is lost when the "
+                      "runtime is recycled. Mount Drive (from google.colab import drive; drive.mount('/content/drive')):"
+                      " the answers saved so far move there at the next save.", stacklevel=3)
     return _store
 
 
 def store() -> AnswerStore:
-    """The answers file in use (chosen on first use)."""
-    return _store or use_store()
+    """The answers file in use, chosen on first use.
+
+    While it is the default one, it follows ``default_store_path()``: when that changes (Drive was
+    mounted after the first answers), the answers saved so far are merged into the new file, with a warning.
+    """
+    if _store is None:
+        return use_store()
+    if _store_is_default and AnswerStore(default_store_path()).path != _store.path:
+        previous = _store.path
+        try:
+            merged = use_store().merge(AnswerStore(previous))
+            warnings.warn(f"the answers file is now {_store.path}: merged {', '.join(merged) or 'nothing'} from "
+                          f"{previous} (kept as it was)", stacklevel=3)
+        except (OSError, ValueError) as error:
+            warnings.warn(f"the answers file is now {_store.path}; {previous} could not be merged ({error}): "
+                          "its answers stay there", stacklevel=3)
+    return _store
 
 
 def answer(qid: str, value: Any) -> None:
@@ -574,7 +627,7 @@ def answer_widget(qid: str, language: str | None = None, delay: float = 1.0):
 
     def save() -> None:
         try:
-            answers.save_answer(qid, editor.value)
+            store().save_answer(qid, editor.value)  # store(): follows the answers file to Drive once mounted
             status.value = f"<i>saved {dt.datetime.now():%H:%M:%S}</i>"
         except ValueError as error:
             status.value = f"<b style='color:red'>{html.escape(str(error))}</b>"
