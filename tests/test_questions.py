@@ -322,6 +322,20 @@ def test_widgets_save_after_the_debounce(tmp_path):
     assert questions.answer_widget("s1_q1").children[1].value == "final text"  # re-run: reloaded
 
 
+def test_widget_shows_a_failed_autosave_in_red(tmp_path):
+    pytest.importorskip("ipywidgets")
+    questions.use_store(tmp_path / "gone" / "answers.json")
+    box = questions.answer_widget("s1_q1", delay=0.05)
+    (tmp_path / "gone").write_text("a file where the answers folder was", encoding="utf-8")  # saving: OSError
+    box.children[1].value = "texto"
+    status = box.children[2]
+    deadline = time.time() + 5
+    while "color:red" not in status.value:
+        assert time.time() < deadline, f"the failed save was not shown: {status.value!r}"
+        time.sleep(0.02)
+    assert "gone" in status.value  # the error names the path
+
+
 # ----------------------------------------------------------------------------- instructor
 def test_collect_counts_words_and_missing_answers(tmp_path, capsys):
     first, second = AnswerStore(tmp_path / "a" / "answers.json"), AnswerStore(tmp_path / "b" / "answers.json")

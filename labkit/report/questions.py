@@ -629,8 +629,8 @@ def answer_widget(qid: str, language: str | None = None, delay: float = 1.0):
         try:
             store().save_answer(qid, editor.value)  # store(): follows the answers file to Drive once mounted
             status.value = f"<i>saved {dt.datetime.now():%H:%M:%S}</i>"
-        except ValueError as error:
-            status.value = f"<b style='color:red'>{html.escape(str(error))}</b>"
+        except Exception as error:  # a bad value or a failed write (OSError): shown, never lost in the timer thread
+            status.value = f"<b style='color:red'>not saved: {html.escape(str(error))}</b>"
 
     def on_change(change: dict[str, Any]) -> None:  # debounce: only the last edit in `delay` s is saved
         for timer in pending:
