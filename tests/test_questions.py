@@ -158,6 +158,9 @@ def test_sigkill_during_a_burst_of_saves_never_leaves_a_broken_file(tmp_path):
             if AnswerStore(path).backup_path(n).exists():
                 json.loads(AnswerStore(path).backup_path(n).read_text(encoding="utf-8"))
     assert AnswerStore(path).read()["answers"]["s1_q2"]["value"].startswith("save ")
+    AnswerStore(path).save_answer("s1_q6", "after the kills")  # removes the killed writers' temporary files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json", "answers.json.bak1", "answers.json.bak2",
+                                                          "answers.json.bak3", "answers.json.lock"]
 
 
 _WRITER = """

@@ -9,7 +9,6 @@ dropping the control characters that XML forbids.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt, RGBColor
 
-from labkit.report.questions import bank, cell_text, figure_file, report_outline, table_frame, write_atomic
+from labkit.files import atomic_path
+from labkit.report.questions import bank, cell_text, figure_file, report_outline, table_frame
 
 ACCENT = RGBColor(0x00, 0x3D, 0x7A)  # the LaTeX template's accent colour
 RED = RGBColor(0xC0, 0x00, 0x00)
@@ -109,7 +109,6 @@ def write_docx(content: dict[str, Any], store_dir: Path, path: str | Path, langu
                         document.add_paragraph(paragraph)  # a single newline stays a line break
                 for eid in item.evidence:
                     _evidence(document, content, store_dir, eid, language, placed)
-    data = io.BytesIO()
-    document.save(data)
-    write_atomic(Path(path), data.getvalue())
+    with atomic_path(path) as tmp:
+        document.save(str(tmp))
     return Path(path)

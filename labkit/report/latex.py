@@ -9,7 +9,6 @@ marker (``[emoji]``, ``[?]``), so no answer can break the build.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -23,8 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from labkit.files import atomic_path
 from labkit.report.questions import (LANGUAGES, AnswerStore, bank, cell_text, figure_file, figure_files, report_outline,
-                                     table_frame, write_atomic)
+                                     table_frame)
 
 # report_template/ stays at the repository root (like configs/): labkit is used from a checkout
 # (git clone + pip install -e .), so students and instructors find and edit the template there.
@@ -216,12 +216,10 @@ def write_sources(content: dict[str, Any], store_dir: Path, tex_dir: Path, langu
 
 def overleaf_zip(tex_dir: Path, zip_path: Path) -> Path:
     """Zip the LaTeX sources (report.tex at the top) for upload to Overleaf; written atomically."""
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+    with atomic_path(zip_path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(tex_dir.rglob("*")):
             if file.is_file() and file.suffix in (".tex", ".pdf", ".png", ".jpg") and file.name != "report.pdf":
                 archive.write(file, file.relative_to(tex_dir).as_posix())
-    write_atomic(zip_path, data.getvalue())
     return zip_path
 
 

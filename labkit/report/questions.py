@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 import yaml
 
-from labkit.files import atomic_path
+from labkit.files import atomic_path, write_bytes_atomic
 
 try:  # POSIX file locks (Linux, macOS, Colab); without them saves are still atomic
     import fcntl
@@ -219,22 +219,6 @@ def _parse(data: bytes, path: Path) -> dict[str, Any]:
     return content
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` so that a reader or a crash sees the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):  # make the rename itself durable (not every file system allows it)
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
 class AnswerStore:
     """One answers JSON file with its lock and rotating backups (``<file>.bak1`` newest .. ``.bakN``)."""
 
@@ -260,71 +244,73 @@ class AnswerStore:
         finally:
             os.close(handle)
 
-    def _newest_backup(self) -> tuple[Path, dict[str, Any]] | None:
+    def _newest_backup(self) -> tuple[Path, bytes, dict[str, Any]] | None:
         for n in range(1, self.backups + 1):
             with contextlib.suppress(OSError, ValueError):
-                return self.backup_path(n), _parse(self.backup_path(n).read_bytes(), self.backup_path(n))
+                raw = self.backup_path(n).read_bytes()
+                return self.backup_path(n), raw, _parse(raw, self.backup_path(n))
         return None
 
-    def read(self) -> dict[str, Any]:
-        """The stored answers, without writing anything: from the file, else from the newest good backup."""
-        try:
-            return _parse(self.path.read_bytes(), self.path)
-        except FileNotFoundError:
-            found = self._newest_backup()
-            if found is None:  # nothing saved yet
-                return empty_answers()
-            problem = f"{self.path} is missing"
-        except ValueError as error:
-            found = self._newest_backup()
-            if found is None:
-                raise
-            problem = str(error)
-        warnings.warn(f"{problem}; using the backup {found[0].name}", stacklevel=2)
-        return found[1]
+    def _load(self, repair: bool) -> tuple[dict[str, Any], bytes | None]:
+        """The content and its bytes; a missing or corrupted file falls back to the newest good backup.
 
-    def _load_locked(self) -> tuple[dict[str, Any], bytes | None]:
-        """Under the lock: the current content and its bytes, repairing a corrupted or missing file."""
-        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):  # left by a killed writer
-            stale.unlink(missing_ok=True)
+        ``repair`` (under the lock, before a save) also keeps a corrupted file aside and writes the
+        backup back in its place; without it nothing is written. None bytes: nothing saved yet.
+        """
         try:
             raw = self.path.read_bytes()
             return _parse(raw, self.path), raw
         except FileNotFoundError:
-            found = self._newest_backup()
-            if found is None:  # a new answers file
-                return empty_answers(), None
-            problem = f"{self.path} is missing"
+            problem, corrupted = f"{self.path} is missing", False
         except ValueError as error:
+            problem, corrupted = str(error), True
+        if corrupted and repair:  # the damaged file is kept for inspection, never deleted
             kept = self.path.with_name(f"{self.path.name}.corrupt-{dt.datetime.now():%Y%m%d-%H%M%S}")
-            shutil.copyfile(self.path, kept)  # the damaged file is kept for inspection, never deleted
-            problem = f"{error} (kept as {kept.name})"
-            found = self._newest_backup()
-            if found is None:
-                warnings.warn(f"{problem}; no good backup, starting an empty answers file", stacklevel=3)
+            shutil.copyfile(self.path, kept)
+            problem += f" (kept as {kept.name})"
+        found = self._newest_backup()
+        if found is None:
+            if not corrupted:  # a new answers file
                 return empty_answers(), None
-        warnings.warn(f"{problem}; restored the backup {found[0].name}", stacklevel=3)
-        raw = found[0].read_bytes()
-        write_atomic(self.path, raw)
-        return found[1], raw
+            if not repair:
+                raise ValueError(problem)
+            warnings.warn(f"{problem}; no good backup, starting an empty answers file", stacklevel=3)
+            return empty_answers(), None
+        backup, raw, content = found
+        warnings.warn(f"{problem}; {'restored' if repair else 'using'} the backup {backup.name}", stacklevel=3)
+        if repair:
+            write_bytes_atomic(self.path, raw, fsync=True)
+        return content, raw
+
+    def read(self) -> dict[str, Any]:
+        """The stored answers, without writing anything: from the file, else from the newest good backup."""
+        return self._load(repair=False)[0]
 
     def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Apply ``change`` to the freshly read content and save it, all under the lock."""
         with self._locked():
-            content, previous = self._load_locked()
+            random = "?" * 8  # the random part of atomic_path's temporary names (tempfile.mkstemp)
+            for pattern in (f".{self.path.stem}.{random}.tmp{self.path.suffix}", f".{self.path.name}.{random}.tmp.bak*"):
+                for stale in self.path.parent.glob(pattern):  # left by a writer killed before its rename
+                    stale.unlink(missing_ok=True)
+            content, previous = self._load(repair=True)
             change(content)
             if previous is not None:  # rotate: bak1 -> bak2 -> ... and the previous file becomes bak1
                 for n in range(self.backups - 1, 0, -1):
                     with contextlib.suppress(FileNotFoundError):
                         os.replace(self.backup_path(n), self.backup_path(n + 1))
-                write_atomic(self.backup_path(1), previous)
-            write_atomic(self.path, json.dumps(content, ensure_ascii=False, indent=1).encode("utf-8"))
+                write_bytes_atomic(self.backup_path(1), previous, fsync=True)
+            write_bytes_atomic(self.path, json.dumps(content, ensure_ascii=False, indent=1).encode("utf-8"), fsync=True)
             return content
 
     def save_answer(self, qid: str, value: Any) -> Any:
         """Check ``value`` against question ``qid`` and store it; returns the stored value."""
         value = parse_value(bank().question(qid), value)
-        self.update(lambda content: content["answers"].__setitem__(qid, {"value": value, "saved": _now()}))
+
+        def put(content: dict[str, Any]) -> None:
+            content["answers"][qid] = {"value": value, "saved": _now()}
+
+        self.update(put)
         return value
 
     def set_info(self, students: Sequence[tuple[str, str]] | None = None, language: str | None = None) -> None:
@@ -334,7 +320,10 @@ class AnswerStore:
             info["students"] = [{"name": str(name), "id": str(sid)} for name, sid in students]
         if language is not None:
             info["language"] = _language(language)
-        self.update(lambda content: content["info"].update(info))
+        def put(content: dict[str, Any]) -> None:
+            content["info"].update(info)
+
+        self.update(put)
 
     def attach(self, evidence_id: str, item: Any) -> None:
         """Keep a figure (matplotlib Figure or .pdf/.png path) or a table (DataFrame) for ``evidence_id``.
@@ -356,7 +345,11 @@ class AnswerStore:
         else:
             entry = {"kind": "figure", "files": self._copy_figure(evidence_id, item)}
         entry["saved"] = _now()
-        self.update(lambda content: content["evidence"].__setitem__(evidence_id, entry))
+
+        def put(content: dict[str, Any]) -> None:
+            content["evidence"][evidence_id] = entry
+
+        self.update(put)
 
     def merge(self, other: AnswerStore) -> list[str]:
         """Bring into this file what ``other`` holds newer (answers, figures, tables) and its students when
@@ -555,18 +548,19 @@ def progress(answers: AnswerStore | None = None, language: str | None = None) ->
     """Print what is answered and what is missing (answers, figures, tables); return it as a table."""
     content = (answers or store()).read()
     language = _language(language or content["info"].get("language", "es"))
-    rows = [{
+    items = report_items(content, language)
+    missing_evidence = {item.question.id: [e for e in item.evidence if e not in content["evidence"]] for item in items}
+    table = pd.DataFrame([{
         "id": item.question.id,
         "session": item.question.session,
         "question": item.text,
         "answered": item.answer is not None,
         "words": word_count(content["answers"].get(item.question.id, {}).get("value")),
-        "missing_evidence": ", ".join(e for e in item.evidence if e not in content["evidence"]),
-    } for item in report_items(content, language)]
-    table = pd.DataFrame(rows)
-    missing = table.loc[~table["answered"], "id"].tolist()
-    evidence = sorted({e for e in ", ".join(table["missing_evidence"]).split(", ") if e})
-    print(f"{int(table['answered'].sum())}/{len(table)} questions answered")
+        "missing_evidence": ", ".join(missing_evidence[item.question.id]),
+    } for item in items])
+    missing = [item.question.id for item in items if item.answer is None]
+    evidence = sorted({e for ids in missing_evidence.values() for e in ids})
+    print(f"{len(items) - len(missing)}/{len(items)} questions answered")
     print(f"missing answers: {', '.join(missing) or 'none'}")
     print(f"missing figures/tables: {', '.join(evidence) or 'none'}")
     return table
@@ -600,9 +594,8 @@ def collect(paths: Sequence[str | Path]) -> pd.DataFrame:
 def collect_to_csv(paths: Sequence[str | Path], out: str | Path) -> pd.DataFrame:
     """``collect(paths)`` written atomically to the CSV file ``out``."""
     table = collect(paths)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, table.to_csv(index=False).encode("utf-8"))
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
     return table
 
 
