@@ -126,6 +126,13 @@ def test_table_escapes_headers_and_cells():
     assert r"\resizebox" not in source
 
 
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_label_of_the_bank_reaches_the_report(language):
+    metadata = latex.render_metadata(empty_answers(), language)
+    for key, text in bank().labels.items():
+        assert "{" + escape(text[language]) + "}" in metadata, key
+
+
 def test_body_has_every_question_placeholders_and_each_evidence_once(tmp_path, figure):
     content = _answers(tmp_path, "es", figure).read()
     body = render_body(content, "es")
