@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from httpserver import FileServer
-from labkit.data.archives import RemoteParts, UnsafeArchive, open_parts, safe_extract
+from labkit.data.archives import MultiPartFile, RemoteParts, UnsafeArchive, human_size, open_parts, safe_extract
 
 
 def make_zip(path: Path, members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> Path:
@@ -24,10 +24,16 @@ def make_zip(path: Path, members: dict[str, bytes], compression=zipfile.ZIP_DEFL
 
 
 def zip_symlink(path: Path, name: str, target: str) -> Path:
+    return zip_modes(path, [(name, target.encode(), stat.S_IFLNK | 0o777)])
+
+
+def zip_modes(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
+    """A zip whose members carry Unix modes (symlinks store their target as data, as Info-ZIP does)."""
     with zipfile.ZipFile(path, "w") as zf:
-        info = zipfile.ZipInfo(name)
-        info.external_attr = (stat.S_IFLNK | 0o777) << 16
-        zf.writestr(info, target)
+        for name, data, mode in members:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            zf.writestr(info, data)
     return path
 
 
@@ -59,6 +65,81 @@ def test_zip_traversal_and_absolute_paths_are_refused(tmp_path, name, reason):
 def test_zip_symlink_leaving_the_target_is_refused(tmp_path):
     with pytest.raises(UnsafeArchive, match="leaves the target"):
         safe_extract(zip_symlink(tmp_path / "l.zip", "link", "../../etc/passwd"), tmp_path / "out", progress=False)
+
+
+CHAIN = [("sub/link", ".."), ("sub/link/up", "..")]  # each link stays inside on paper; chained they reach the parent
+
+
+def test_tar_chained_symlinks_cannot_write_outside(tmp_path):
+    members = [tar_info(name, tarfile.SYMTYPE, link) for name, link in CHAIN] + [tar_info("sub/link/up/escaped.txt")]
+    archive = make_tar(tmp_path / "chain.tar", members, {"sub/link/up/escaped.txt": b"out"})
+    with pytest.raises(UnsafeArchive, match="through the archive's own symlink sub/link"):
+        safe_extract(archive, tmp_path / "out", kind="tar", progress=False)
+    assert not (tmp_path / "escaped.txt").exists() and list((tmp_path / "out").iterdir()) == []
+
+
+def test_zip_chained_symlinks_cannot_write_outside(tmp_path):
+    link = stat.S_IFLNK | 0o777
+    members = [(name, target.encode(), link) for name, target in CHAIN] + [("sub/link/up/escaped.txt", b"out", stat.S_IFREG | 0o644)]
+    with pytest.raises(UnsafeArchive, match="through the archive's own symlink sub/link"):
+        safe_extract(zip_modes(tmp_path / "chain.zip", members), tmp_path / "out", progress=False)
+    assert not (tmp_path / "escaped.txt").exists() and list((tmp_path / "out").iterdir()) == []
+
+
+def test_hard_link_through_the_archives_symlinks_cannot_copy_a_file_in(tmp_path):
+    (tmp_path / "secret.txt").write_text("private")
+    members = [tar_info(name, tarfile.SYMTYPE, link) for name, link in CHAIN]
+    members.append(tar_info("stolen.txt", tarfile.LNKTYPE, "sub/link/up/secret.txt"))
+    with pytest.raises(UnsafeArchive, match="through the archive's own symlink"):
+        safe_extract(make_tar(tmp_path / "h.tar", members), tmp_path / "out", kind="tar", progress=False)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_symlink_to_a_symlink_is_refused_but_links_are_made_last(tmp_path):
+    with pytest.raises(UnsafeArchive, match="through the archive's own symlink b"):
+        safe_extract(make_tar(tmp_path / "ab.tar", [tar_info("a", tarfile.SYMTYPE, "b"), tar_info("b", tarfile.SYMTYPE, ".")]),
+                     tmp_path / "out", kind="tar", progress=False)
+    # a link listed before its file: the file is still written as a file, then the link is made
+    members = [tar_info("alias", tarfile.SYMTYPE, "d/data.txt"), tar_info("d/data.txt")]
+    safe_extract(make_tar(tmp_path / "ok.tar", members, {"d/data.txt": b"x"}), tmp_path / "ok", kind="tar", progress=False)
+    assert (tmp_path / "ok" / "alias").is_symlink() and (tmp_path / "ok" / "alias").read_bytes() == b"x"
+
+
+def test_symlink_made_on_disk_since_planning_is_caught_at_write_time(tmp_path, monkeypatch):
+    import labkit.data.archives as archives
+
+    out = tmp_path / "out"
+    archive = make_zip(tmp_path / "a.zip", {"d/x.txt": b"x"})
+    plan = archives._zip_plan  # between the check and the write, someone turns out/d into a link to the parent
+
+    def plan_then_swap(*args):
+        members = plan(*args)
+        (out / "d").symlink_to(tmp_path)
+        return members
+
+    monkeypatch.setattr(archives, "_zip_plan", plan_then_swap)
+    with pytest.raises(UnsafeArchive, match="now resolves outside"):
+        safe_extract(archive, out, progress=False)
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_huge_zip_symlink_is_refused_before_reading_it(tmp_path):
+    archive = zip_modes(tmp_path / "l.zip", [("link", b"a/" * 2049, stat.S_IFLNK | 0o777)])  # 4098 bytes
+    with pytest.raises(UnsafeArchive, match="symlink of 4098 bytes is not a path"):
+        safe_extract(archive, tmp_path / "out", progress=False)
+
+
+@pytest.mark.parametrize("mode", [stat.S_IFCHR | 0o644, stat.S_IFBLK | 0o644, stat.S_IFIFO | 0o644])
+def test_zip_device_entry_is_refused(tmp_path, mode):
+    archive = zip_modes(tmp_path / "d.zip", [("ok.txt", b"fine", stat.S_IFREG | 0o644), ("dev", b"", mode)])
+    with pytest.raises(UnsafeArchive, match="device or special file"):
+        safe_extract(archive, tmp_path / "out", progress=False)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_human_size():
+    assert [human_size(n) for n in (0, 999, 1000, 307_200, 999_999, 1_070_000_000, 77_000_000_000_000)] == \
+        ["0 B", "999 B", "1 kB", "307 kB", "1 MB", "1.07 GB", "77 TB"]
 
 
 def test_zip_bomb_is_refused(tmp_path):
@@ -119,12 +200,12 @@ def test_extraction_resumes_and_skips_finished_members(tmp_path):
     done.parent.mkdir(parents=True)
     done.write_bytes(b"k" * 1000)  # an earlier run finished this member: same size, kept as it is
     (out / "wav/id00001/v").mkdir(parents=True)
-    (out / "wav/id00001/v/00001.wav.part").write_bytes(b"half")  # an interrupted member
+    (out / "wav/id00001/v/00001.wav").write_bytes(b"half")  # wrong size (e.g. copied in by hand): rewritten
     safe_extract(archive, out, progress=False)
     assert done.read_bytes() == b"k" * 1000
     for name, data in list(members.items())[1:]:
         assert (out / name).read_bytes() == data
-    assert not list(out.rglob("*.part"))
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["00001.wav"] * 5  # no temporary files left
 
 
 def split(data: bytes, folder: Path, size: int) -> list[Path]:
@@ -146,6 +227,8 @@ def test_split_parts_read_as_one_zip(tmp_path):
         f.seek(6990)
         assert f.read(30) == whole[6990:7020]
         safe_extract(f, tmp_path / "out", progress=False)
+    with MultiPartFile(parts) as raw:
+        assert raw.read_at(len(whole) - 10, len(whole) + 100) == whole[-10:]  # clamped at the end, no endless loop
     for name, data in members.items():
         assert (tmp_path / "out" / name).read_bytes() == data
 

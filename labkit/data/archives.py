@@ -12,10 +12,12 @@ interrupted extraction resumes where it stopped (finished members are skipped).
 from __future__ import annotations
 
 import bisect
+import http.client
 import io
 import os
 import re
 import shutil
+import socket
 import stat
 import tarfile
 import threading
@@ -26,11 +28,15 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Sequence
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
+from labkit.data.registry import redact
+from labkit.files import atomic_path
+
 MAX_RATIO = 200  # refuse members that inflate more than this (VoxCeleb wav/m4a stay below 2)
+MAX_LINK_BYTES = 4096  # a zip symlink stores its target as data: longer is not a path (PATH_MAX)
 
 
 class UnsafeArchive(ValueError):
@@ -41,6 +47,15 @@ class NotEnoughSpace(RuntimeError):
     """The destination disk cannot hold what is about to be written."""
 
 
+def human_size(n: float) -> str:
+    """Bytes with three significant digits and a decimal unit: 512 B, 307 kB, 1.07 GB."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 999.5 or unit == "TB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
 def ensure_free_space(folder: str | Path, needed: int, what: str, margin: float = 1.05) -> None:
     """Raise NotEnoughSpace unless ``folder``'s disk has ``needed`` bytes (plus 5%) free."""
     folder = Path(folder)
@@ -48,9 +63,41 @@ def ensure_free_space(folder: str | Path, needed: int, what: str, margin: float 
     free = shutil.disk_usage(probe).free
     if needed * margin > free:
         raise NotEnoughSpace(
-            f"not enough disk space for {what} in {folder}: needs {needed / 1e9:.2f} GB "
-            f"(+5%), {free / 1e9:.2f} GB free. Free some space or choose another destination."
+            f"not enough disk space for {what} in {folder}: needs {human_size(needed)} "
+            f"(+5%), {human_size(free)} free. Free some space or choose another destination."
         )
+
+
+# ---------------------------------------------------------------- HTTP requests (downloads and remote parts)
+
+
+def http_open(url: str, headers: dict[str, str] | None = None, timeout: float = 60.0, method: str = "GET"):
+    """``urlopen`` with labkit's User-Agent; the caller closes the response."""
+    request = urllib.request.Request(url, method=method, headers={"User-Agent": "labkit", **(headers or {})})
+    return urllib.request.urlopen(request, timeout=timeout)
+
+
+def attempts(retries: int, backoff: float) -> Iterator[int]:
+    """0, 1, ..., ``retries``, sleeping ``backoff * 2**(n-1)`` seconds before try n (bounded exponential backoff)."""
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        yield attempt
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth another try: a dropped or stalled connection, or HTTP 408 / 429 (rate limit) / 5xx."""
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code in (408, 429) or error.code >= 500
+    return isinstance(error, (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError))
+
+
+def content_range(header: str | None) -> tuple[int, int, int | None] | None:
+    """``Content-Range: bytes START-END/TOTAL`` as (start, end, total or None for ``*``); None if malformed."""
+    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", (header or "").strip())
+    if not match:
+        return None
+    return int(match[1]), int(match[2]), None if match[3] == "*" else int(match[3])
 
 
 # ---------------------------------------------------------------- several parts as one file
@@ -70,8 +117,8 @@ class ConcatFile(io.RawIOBase):
         raise NotImplementedError
 
     def read_at(self, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)`` of the whole, crossing part boundaries as needed."""
-        chunks = []
+        """Bytes ``[start, end)`` of the whole (``end`` clamped to the size), crossing part boundaries as needed."""
+        chunks, end = [], min(end, self.size)
         while start < end:
             index = bisect.bisect_right(self.starts, start) - 1
             n = min(end, self.starts[index] + self.sizes[index]) - start
@@ -126,27 +173,31 @@ class RemoteParts(ConcatFile):
     """
 
     def __init__(self, urls: Sequence[str], sizes: Sequence[int] | None = None, timeout: float = 60.0,
-                 retries: int = 3, readahead: int = 1 << 16, connections: int = 8):
-        self.urls, self.timeout, self.retries, self.readahead = list(urls), timeout, retries, readahead
+                 retries: int = 3, backoff: float = 0.5, readahead: int = 1 << 16, connections: int = 8):
+        self.urls, self.timeout, self.retries, self.backoff, self.readahead = list(urls), timeout, retries, backoff, readahead
+        self.shown = [redact(u) for u in self.urls]  # URLs for messages: a KAIST key never appears
         self.connections = connections  # parallel range requests in prefetch: latency, not bandwidth, limits many small ranges
         self.bytes_fetched = self.requests = 0
         self.lock = threading.Lock()
-        self.cache: list[tuple[int, bytes]] = []  # (start, data) of prefetched ranges, sorted by start
-        super().__init__(list(sizes) if sizes else [self._remote_size(u) for u in self.urls])
+        self.cached_starts: list[int] = []  # start offsets of the prefetched ranges, sorted ...
+        self.cached_blocks: list[bytes] = []  # ... and their bytes
+        super().__init__(list(sizes) if sizes else [self._remote_size(i) for i in range(len(self.urls))])
 
-    def _remote_size(self, url: str) -> int:
-        request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "labkit"})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return int(response.headers["Content-Length"])
+    def _remote_size(self, index: int) -> int:
+        try:
+            with http_open(self.urls[index], timeout=self.timeout, method="HEAD") as response:
+                return int(response.headers["Content-Length"])
+        except urllib.error.HTTPError as error:
+            raise ValueError(f"{self.shown[index]}: HTTP {error.code} {error.reason}") from None
 
     def _read_part(self, index: int, offset: int, n: int) -> bytes:
-        url, last = self.urls[index], offset + n - 1
-        for attempt in range(self.retries + 1):
+        url, shown, last = self.urls[index], self.shown[index], offset + n - 1
+        for _ in attempts(self.retries, self.backoff):
             try:
-                request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-{last}", "User-Agent": "labkit"})
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    if response.status != 206 or not (response.headers.get("Content-Range") or "").startswith(f"bytes {offset}-{last}/"):
-                        raise ValueError(f"{url} does not serve byte ranges (status {response.status}); "
+                with http_open(url, {"Range": f"bytes={offset}-{last}"}, self.timeout) as response:
+                    got = content_range(response.headers.get("Content-Range"))
+                    if response.status != 206 or got is None or got[:2] != (offset, last):
+                        raise ValueError(f"{shown} does not serve byte ranges (status {response.status}); "
                                          "download the parts instead (labkit download voxceleb2_dev)")
                     data = response.read()
                     with self.lock:
@@ -154,34 +205,35 @@ class RemoteParts(ConcatFile):
                         self.bytes_fetched += len(data)
                     if len(data) == n:
                         return data
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
-                if isinstance(error, urllib.error.HTTPError) and error.code < 500:
-                    raise ValueError(f"{url}: HTTP {error.code} {error.reason}") from error
-            time.sleep(0.5 * 2**attempt)
-        raise OSError(f"{url}: bytes {offset}-{last} not received after {self.retries + 1} tries")
+            except urllib.error.HTTPError as error:
+                if not is_transient(error):
+                    raise ValueError(f"{shown}: HTTP {error.code} {error.reason}") from None  # from None: the URL holds the key
+            except (OSError, http.client.HTTPException) as error:
+                if not is_transient(error):
+                    raise
+        raise OSError(f"{shown}: bytes {offset}-{last} not received after {self.retries + 1} tries")
 
     def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Replace the cache with these ``[start, end)`` ranges: one request each (per part), several at once."""
-        ranges = list(ranges)
+        ranges = sorted(ranges)
         with ThreadPoolExecutor(self.connections) as pool:
-            blocks = list(pool.map(lambda r: self.read_at(*r), ranges))
-        self.cache = sorted(zip([start for start, _ in ranges], blocks))
+            self.cached_blocks = list(pool.map(lambda r: self.read_at(*r), ranges))
+        self.cached_starts = [start for start, _ in ranges]
 
     def readinto(self, buffer) -> int:
-        index = bisect.bisect_right(self.cache, (self.pos, b"\xff")) - 1
-        if index >= 0:
-            start, data = self.cache[index]
-            if start <= self.pos < start + len(data):  # served from a prefetched range
-                piece = data[self.pos - start : self.pos - start + len(buffer)]
-                buffer[: len(piece)] = piece
-                self.pos += len(piece)
-                return len(piece)
-        want = max(len(buffer), self.readahead)  # small zip header reads: fetch a little ahead
-        end = min(self.pos + want, self.size)
-        if end <= self.pos:
-            return 0
-        bisect.insort(self.cache, (self.pos, self.read_at(self.pos, end)))  # keep the prefetched ranges
-        return self.readinto(buffer)
+        index = bisect.bisect_right(self.cached_starts, self.pos) - 1  # the cached range starting at or before pos
+        if index < 0 or self.pos >= self.cached_starts[index] + len(self.cached_blocks[index]):  # not cached: fetch a little ahead
+            end = min(self.pos + max(len(buffer), self.readahead), self.size)
+            if end <= self.pos:
+                return 0
+            index = bisect.bisect_right(self.cached_starts, self.pos)
+            self.cached_starts.insert(index, self.pos)
+            self.cached_blocks.insert(index, self.read_at(self.pos, end))
+        offset = self.pos - self.cached_starts[index]
+        piece = self.cached_blocks[index][offset : offset + len(buffer)]
+        buffer[: len(piece)] = piece
+        self.pos += len(piece)
+        return len(piece)
 
 
 def open_parts(paths: Sequence[str | Path]) -> BinaryIO:
@@ -211,23 +263,22 @@ def _check_link(target: Path, path: Path, link: str, name: str) -> None:
         raise UnsafeArchive(f"member {name!r}: link to {link!r} leaves the target folder")
 
 
+def _inside(target: Path, path: Path, name: str) -> None:
+    """Checked again just before writing: ``path`` as it now exists on disk resolves inside the target."""
+    if not path.resolve().is_relative_to(target.resolve()):
+        raise UnsafeArchive(f"member {name!r}: {path} now resolves outside {target}")
+
+
 def _write_member(src: BinaryIO, path: Path, limit: int, bar: tqdm) -> None:
-    """Stream one member to ``<path>.part`` (at most ``limit`` bytes), then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
+    """Stream one member to a temporary name (at most ``limit`` bytes), then rename it into place."""
     written = 0
-    try:
-        with open(part, "wb") as out:
-            for chunk in iter(lambda: src.read(1 << 20), b""):  # the last read checks the CRC-32 (zip)
-                written += len(chunk)
-                if written > limit:
-                    raise UnsafeArchive(f"member {path.name}: inflates beyond its declared {limit} bytes")
-                out.write(chunk)
-                bar.update(len(chunk))
-    except BaseException:
-        part.unlink(missing_ok=True)  # a bad or interrupted member leaves nothing behind
-        raise
-    os.replace(part, path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:  # a bad or interrupted member leaves nothing behind
+        for chunk in iter(lambda: src.read(1 << 20), b""):  # the last read checks the CRC-32 (zip)
+            written += len(chunk)
+            if written > limit:
+                raise UnsafeArchive(f"member {path.name}: inflates beyond its declared {limit} bytes")
+            out.write(chunk)
+            bar.update(len(chunk))
 
 
 @dataclass
@@ -238,7 +289,31 @@ class _Member:
     path: Path  # where it goes, inside the target
     kind: str  # "dir", "file", "link" (symlink) or "hardlink" (a copy of an earlier member)
     size: int = 0
-    link: str = ""  # symlink target, or the archive name a hard link copies
+    link: str = ""  # symlink target as stored
+    source: Path | None = None  # the file a hard link copies, inside the target
+
+    @property
+    def name(self) -> str:
+        return self.info.filename if isinstance(self.info, zipfile.ZipInfo) else self.info.name
+
+
+def _refuse_paths_through_links(plan: list[_Member], target: Path) -> None:
+    """No member, and no link target, may pass through a symlink that the archive itself creates.
+
+    Checked on the names, before anything exists on disk: ``sub/link -> ..`` followed by
+    ``sub/link/up -> ..`` and ``sub/link/up/x`` would otherwise chain out of the target.
+    """
+    links = {m.path for m in plan if m.kind == "link"}
+    for m in plan:
+        passes = list(m.path.parents)  # the member's own folders
+        if m.kind == "link":
+            pointed = Path(os.path.normpath(m.path.parent / m.link))  # what the link names, on paper
+            passes += [pointed, *pointed.parents]
+        elif m.kind == "hardlink":
+            passes += [m.source, *m.source.parents]
+        through = next((p for p in passes if p in links), None)
+        if through is not None:
+            raise UnsafeArchive(f"member {m.name!r}: goes through the archive's own symlink {through.relative_to(target)}")
 
 
 def _zip_plan(zf: zipfile.ZipFile, target: Path, max_ratio: float) -> list[_Member]:
@@ -248,6 +323,8 @@ def _zip_plan(zf: zipfile.ZipFile, target: Path, max_ratio: float) -> list[_Memb
         path = _member_path(target, info.filename)
         mode = info.external_attr >> 16  # Unix mode bits, when the zip was made on Unix
         if stat.S_ISLNK(mode):
+            if info.file_size > MAX_LINK_BYTES:  # checked before reading: the "target" could be gigabytes
+                raise UnsafeArchive(f"member {info.filename!r}: symlink of {info.file_size} bytes is not a path")
             link = zf.read(info).decode("utf-8", "replace")  # a zip symlink stores its target as data
             _check_link(target, path, link, info.filename)
             plan.append(_Member(info, path, "link", link=link))
@@ -260,6 +337,7 @@ def _zip_plan(zf: zipfile.ZipFile, target: Path, max_ratio: float) -> list[_Memb
             if ratio > max_ratio and info.file_size > 1 << 20:  # small members cannot fill a disk
                 raise UnsafeArchive(f"member {info.filename!r}: compression ratio {ratio:.0f} > {max_ratio} (zip bomb?)")
             plan.append(_Member(info, path, "file", info.file_size))
+    _refuse_paths_through_links(plan, target)
     return plan
 
 
@@ -272,8 +350,8 @@ def _tar_plan(tf: tarfile.TarFile, target: Path, archive_size: int, max_ratio: f
             _check_link(target, path, info.linkname, info.name)
             plan.append(_Member(info, path, "link", link=info.linkname))
         elif info.islnk():
-            _member_path(target, info.linkname)  # the file it copies must be inside too
-            plan.append(_Member(info, path, "hardlink", link=info.linkname))
+            source = _member_path(target, info.linkname)  # the file it copies must be inside too
+            plan.append(_Member(info, path, "hardlink", link=info.linkname, source=source))
         elif info.isdir():
             plan.append(_Member(info, path, "dir"))
         elif info.isreg():
@@ -283,6 +361,7 @@ def _tar_plan(tf: tarfile.TarFile, target: Path, archive_size: int, max_ratio: f
     total = sum(m.size for m in plan)
     if total > max_ratio * max(archive_size, 1) and total > 1 << 20:
         raise UnsafeArchive(f"tar inflates {total / max(archive_size, 1):.0f}x > {max_ratio} (tar bomb?)")
+    _refuse_paths_through_links(plan, target)
     return plan
 
 
@@ -321,20 +400,24 @@ def safe_extract(archive: str | Path | BinaryIO, target: str | Path, kind: str =
         else:
             plan = _tar_plan(handle, target, archive_size, max_ratio)
         if wanted is not None:
-            plan = [m for m in plan if (m.info.filename if kind == "zip" else m.info.name) in wanted]
+            plan = [m for m in plan if m.name in wanted]
         todo = [m for m in plan if not (m.kind == "file" and m.path.is_file() and m.path.stat().st_size == m.size)]
+        todo.sort(key=lambda m: ("dir", "file", "hardlink", "link").index(m.kind))  # symlinks last: nothing is written through them
         needed = sum(m.size for m in todo)  # finished members are skipped: resume
         ensure_free_space(target, needed, f"extracting {len(todo)} members")
         with tqdm(total=needed, unit="B", unit_scale=True, desc=f"extract {target.name}", disable=not progress, leave=False) as bar:
             for m in todo:
                 m.path.parent.mkdir(parents=True, exist_ok=True)
+                _inside(target, m.path.parent, m.name)
                 if m.kind == "dir":
                     m.path.mkdir(exist_ok=True)
                 elif m.kind == "link":
                     m.path.unlink(missing_ok=True)
                     os.symlink(m.link, m.path)
                 elif m.kind == "hardlink":
-                    shutil.copyfile(_member_path(target, m.link), m.path)
+                    _inside(target, m.source, m.name)
+                    with atomic_path(m.path) as tmp:
+                        shutil.copyfile(m.source, tmp)
                 else:
                     with handle.open(m.info) if kind == "zip" else handle.extractfile(m.info) as src:
                         _write_member(src, m.path, m.size, bar)  # zipfile checks the CRC-32 at the end

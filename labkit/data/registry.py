@@ -6,6 +6,7 @@ only reads that file into small dataclasses and turns a source into a URL for on
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,15 @@ import yaml
 
 ASSETS_FILE = Path(__file__).with_name("assets.yaml")
 SOURCE_KINDS = ("drive", "http", "hf")
+KEY_IN_URL = re.compile(r"([?&]key=)[^&#\s]*")  # the KAIST key, as a URL query parameter
+
+
+def redact(text: str, key: str = "") -> str:
+    """``text`` (a URL, a message, a marker) with the KAIST key replaced by ``<key>``, raw or URL-quoted."""
+    text = KEY_IN_URL.sub(r"\1<key>", text)
+    for form in {key, urllib.parse.quote(key)} - {""}:
+        text = text.replace(form, "<key>")
+    return text
 
 
 @dataclass(frozen=True)
