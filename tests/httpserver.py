@@ -31,6 +31,7 @@ class Served:
     delay: float = 0.0  # seconds to wait before answering (timeouts)
     content_type: str = "application/octet-stream"
     rate: float = 0.0  # bytes per second per connection (0 = as fast as loopback goes)
+    wrong_range: str = ""  # Content-Range sent with every 206 instead of the true one, e.g. "bytes 0-99/100"
 
 
 class FileServer:
@@ -104,7 +105,7 @@ class FileServer:
                 self.send_header("ETag", served.etag)
                 self.send_header("Accept-Ranges", "bytes")
                 if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{start + len(data) - 1}/{len(served.data)}")
+                    self.send_header("Content-Range", served.wrong_range or f"bytes {start}-{start + len(data) - 1}/{len(served.data)}")
                 self.end_headers()
                 if not body:
                     return

@@ -27,7 +27,7 @@ from labkit.data.download import (
     quota_message,
     refuse_drive_mount,
 )
-from labkit.data.registry import AssetFile, load_registry
+from labkit.data.registry import AssetFile, load_registry, redact
 
 DATA = bytes(range(256)) * 1200  # 307,200 bytes
 EXPECTED = AssetFile("blob.bin", len(DATA), hashlib.md5(DATA).hexdigest(), hashlib.sha256(DATA).hexdigest())
@@ -88,6 +88,47 @@ def test_changed_file_on_server_restarts_via_if_range(server, tmp_path):
     fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
     assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
     assert server.gets("/blob.bin")[-1]["If-Range"] == '"old"'
+
+
+@pytest.mark.parametrize("wrong", ["bytes 100001-307199/307200",  # not where we asked
+                                   "bytes 100000-200000/307200",  # stops short of the end
+                                   "bytes 100000-399999/400000"])  # another file: the registry says 307,200 bytes
+def test_206_with_a_wrong_content_range_restarts_the_file(server, tmp_path, wrong):
+    url = server.add("/blob.bin", DATA, drop_after=100_000, wrong_range=wrong)
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+    assert [h.get("Range") for h in server.gets("/blob.bin")] == [None, "bytes=100000-", None]
+
+
+def test_416_for_a_part_longer_than_the_file_restarts_it(server, tmp_path):
+    url = server.add("/blob.bin", DATA, drop_after=100_000)
+    registry = registry_for(tmp_path, [url])
+    with pytest.raises(DownloadError, match="partial file blob.bin.part is kept"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**{**FAST, "retries": 0}), registry=registry)
+    with open(tmp_path / "d" / "blob.bin.part", "ab") as part:
+        part.write(bytes(300_000))  # now 400,000 bytes: longer than the file
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+    assert [h.get("Range") for h in server.gets("/blob.bin")] == [None, "bytes=400000-", None]
+
+
+def test_torn_validator_restarts_instead_of_failing(server, tmp_path):
+    url = server.add("/blob.bin", DATA, drop_after=100_000)
+    registry = registry_for(tmp_path, [url])
+    with pytest.raises(DownloadError):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**{**FAST, "retries": 0}), registry=registry)
+    (tmp_path / "d" / "blob.bin.part.json").write_text('{"url": "http')  # a crash while it was written
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+    assert "Range" not in server.gets("/blob.bin")[-1]
+
+
+def test_a_part_from_one_source_is_not_continued_from_another(server, tmp_path):
+    first = server.add("/a/blob.bin", DATA, drop_after=100_000, drops=10)  # always drops
+    second = server.add("/b/blob.bin", DATA)
+    fetch("test_asset", tmp_path / "d", FetchOptions(**{**FAST, "retries": 0}), registry=registry_for(tmp_path, [first, second]))
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+    assert [h.get("Range") for h in server.gets("/b/blob.bin")] == [None]  # started over: no splice of two sources
 
 
 def test_corrupt_source_is_deleted_and_the_next_source_used(server, tmp_path):
@@ -171,11 +212,39 @@ def test_kaist_source_needs_a_key_and_never_shows_it(server, tmp_path, monkeypat
     assert server.log[-1][1] == "/dl?key=s3cret&file=blob.bin"
 
 
+KEY = "s3/cr&t"  # quoted in the URL as s3/cr%26t
+
+
+def test_the_kaist_key_never_reaches_markers_messages_or_the_drive_copy(server, tmp_path):
+    server.add("/dl", DATA, drop_after=100_000, drops=10)
+    registry = registry_for(tmp_path, [server.url("/dl?key={key}&file={file}")])
+    options = FetchOptions(**{**FAST, "retries": 1, "key": KEY})
+    with pytest.raises(DownloadError) as error:  # every try drops: the give-up message names the URL
+        fetch("test_asset", tmp_path / "d", options, registry=registry)
+    assert "key=<key>&file=blob.bin" in str(error.value) and "s3" not in str(error.value)
+    assert "s3" not in (tmp_path / "d" / "blob.bin.part.json").read_text()
+    server.files["/dl"].drops = 0
+    fetch("test_asset", tmp_path / "d", options, registry=registry)
+    assert server.log[-1][1] == "/dl?key=s3/cr%26t&file=blob.bin"  # the server did get the key
+    marker = marker_path(tmp_path / "d" / "blob.bin")
+    assert json.loads(marker.read_text())["source"] == server.url("/dl?key=<key>&file=blob.bin")
+    marker.write_text(marker.read_text().replace("<key>", "s3/cr%26t"))  # a marker written by an older labkit
+    drive = tmp_path / "drive"
+    persist_to_drive("test_asset", tmp_path / "d", drive, registry=registry)
+    assert "s3" not in marker_path(drive / "blob.bin").read_text() and (drive / "blob.bin").read_bytes() == DATA
+
+
+def test_redact():
+    url = "https://cn01.mmai.io/download/voxceleb?key=s3/cr%26t&file=vox1_test_wav.zip"
+    assert redact(f"{url}: HTTP 404") == "https://cn01.mmai.io/download/voxceleb?key=<key>&file=vox1_test_wav.zip: HTTP 404"
+    assert redact("bad key s3/cr&t, quoted s3/cr%26t", KEY) == "bad key <key>, quoted <key>"
+
+
 def test_low_disk_refuses_with_the_space_needed(server, tmp_path, monkeypatch):
     url = server.add("/blob.bin", DATA)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
-    with pytest.raises(NotEnoughSpace, match=r"needs 0\.00 GB.*0\.00 GB free"):
+    with pytest.raises(NotEnoughSpace, match=r"needs 307 kB \(\+5%\), 1 kB free"):  # 307,200 bytes; 1,000 free
         fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
     assert server.gets("/blob.bin") == []
 
@@ -226,8 +295,8 @@ def test_low_disk_refuses_extraction_with_the_space_needed(server, tmp_path, mon
     fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), extract=False, registry=registry)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 100_000, 100_000))
-    needed = sum(len(d) for d in members.values())
-    with pytest.raises(NotEnoughSpace, match=rf"extracting 4 members.*needs {needed / 1e9:.2f} GB"):
+    assert sum(len(d) for d in members.values()) == 206_000
+    with pytest.raises(NotEnoughSpace, match=r"extracting 4 members.*needs 206 kB \(\+5%\), 100 kB free"):
         fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
     assert not (tmp_path / "d" / "wav").exists()
 

@@ -18,18 +18,16 @@ import json
 import os
 import re
 import shutil
-import socket
-import time
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
 from tqdm.auto import tqdm
 
-from labkit.data.archives import ensure_free_space, open_parts, safe_extract
-from labkit.data.registry import Asset, AssetFile, Source, get_asset, load_registry
+from labkit.data.archives import attempts, content_range, ensure_free_space, http_open, is_transient, open_parts, safe_extract
+from labkit.data.registry import Asset, AssetFile, Source, get_asset, load_registry, redact
+from labkit.files import atomic_path, write_text_atomic
 
 CHUNK = 1 << 20  # bytes read per network/disk call
 COLAB_DRIVE = Path("/content/drive")  # where Colab mounts Google Drive
@@ -155,10 +153,9 @@ def _publish(part: Path, final: Path, hashes: _Hashes, expected: AssetFile, orig
 
 
 def _write_marker(final: Path, hashes: _Hashes, origin: str) -> None:
-    record = {"size": hashes.size, "md5": hashes.md5.hexdigest(), "sha256": hashes.sha256.hexdigest(), "source": origin}
-    tmp = final.with_name(final.name + ".verified.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, marker_path(final))
+    """The ``.verified`` marker: size, checksums and where the file came from (never a key: it may go to Drive)."""
+    record = {"size": hashes.size, "md5": hashes.md5.hexdigest(), "sha256": hashes.sha256.hexdigest(), "source": redact(origin)}
+    write_text_atomic(marker_path(final), json.dumps(record, indent=1))
 
 
 def _copy_stream(src: BinaryIO, dst: BinaryIO, hashes: _Hashes, bar: tqdm, first: bytes = b"") -> None:
@@ -186,13 +183,25 @@ def _bar(name: str, total: int | None, initial: int, progress: bool) -> tqdm:
 
 
 def _validator_path(part: Path) -> Path:
-    return part.with_name(part.name + ".json")  # ETag / Last-Modified of the server copy being resumed
+    return part.with_name(part.name + ".json")  # source URL, ETag / Last-Modified of the server copy being resumed
 
 
-def _range_start(content_range: str | None) -> int:
-    """START of ``Content-Range: bytes START-END/TOTAL`` (-1 when absent or malformed)."""
-    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", (content_range or "").strip())
-    return int(match[1]) if match else -1
+def _read_validator(path: Path) -> dict:
+    """The validator saved beside a ``.part`` file; {} when absent or torn (a crash while writing it)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _range_fits(header: str | None, have: int, size: int | None) -> bool:
+    """A 206 continues our ``.part`` only if its Content-Range starts at ``have`` and runs to the end of the expected file."""
+    got = content_range(header)
+    if got is None or got[0] != have:
+        return False
+    start, end, total = got
+    return total is None or (end == total - 1 and (size is None or total == size))
 
 
 def _is_html_page(headers, head: bytes) -> bool:
@@ -220,55 +229,56 @@ def http_download(
     """Download ``url`` to ``final`` through a resumable, hashed ``.part`` file; return ``final``."""
     part = final.with_name(final.name + ".part")
     validator_file = _validator_path(part)
+    shown = redact(url)  # the URL as messages, validators and markers show it: without a KAIST key
     last_error: Exception | None = None
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))  # exponential backoff between tries
+    for _ in attempts(retries, backoff):
         have = part.stat().st_size if part.exists() else 0
-        validator = json.loads(validator_file.read_text()) if have and validator_file.exists() else {}
-        headers = {"User-Agent": "labkit"}
+        validator = _read_validator(validator_file) if have else {}
+        if have and validator.get("url") != shown:  # bytes of unknown or another origin: never splice two sources
+            part.unlink()
+            have = 0
+        headers = {}
         if have:
             headers["Range"] = f"bytes={have}-"
             if validator.get("etag") or validator.get("last_modified"):
                 headers["If-Range"] = validator.get("etag") or validator["last_modified"]  # changed file -> 200
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
+            with http_open(url, headers, timeout) as response:
                 head = response.read(CHUNK)
                 if _is_html_page(response.headers, head):
-                    raise _html_refusal(url, final.name, head)
-                start = _range_start(response.headers.get("Content-Range"))
-                if response.status == 206 and start != have:  # bytes we did not ask for: discard, start over
-                    part.unlink(missing_ok=True)
-                    last_error = DownloadError(f"206 for bytes from {start}, asked from {have}")
+                    raise _html_refusal(shown, final.name, head)
+                if response.status == 206 and not _range_fits(response.headers.get("Content-Range"), have, expected.size):
+                    part.unlink(missing_ok=True)  # bytes we did not ask for, or of another file: discard, start over
+                    last_error = DownloadError(f"206 with Content-Range {response.headers.get('Content-Range')!r} "
+                                               f"for bytes {have}- of {expected.size or '?'}")
                     continue
                 if response.status != 206:
                     have = 0  # a 200 (the server ignored Range, or If-Range saw a changed file) restarts the file
                 length = response.headers.get("Content-Length")
                 total = have + int(length) if length is not None else expected.size
-                validator_file.write_text(json.dumps({
-                    "etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}))
+                write_text_atomic(validator_file, json.dumps({
+                    "url": shown, "etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}))
                 hashes = _Hashes().feed_file(part) if have else _Hashes()  # the kept prefix is hashed once
                 with open(part, "ab" if have else "wb") as out, _bar(final.name, total, have, progress) as bar:
                     _copy_stream(response, out, hashes, bar, first=head)
                 if total is not None and hashes.size != total:
                     raise http.client.IncompleteRead(b"", total - hashes.size)
             validator_file.unlink(missing_ok=True)
-            return _publish(part, final, hashes, expected, url)
+            return _publish(part, final, hashes, expected, shown)
         except urllib.error.HTTPError as error:
             if error.code in (403, 429) and _is_html_page(error.headers, page := error.read(1 << 16)):
-                raise _html_refusal(url, final.name, page) from error  # Drive answers quota with an HTML page
+                raise _html_refusal(shown, final.name, page) from None  # Drive answers quota with an HTML page
             if error.code == 416:  # our part is longer than the file: start over
                 part.unlink(missing_ok=True)
-                last_error = error
-                continue
-            if error.code in (408, 429) or error.code >= 500:
-                last_error = error
-                continue
-            raise DownloadError(f"{url}: HTTP {error.code} {error.reason}") from error
-        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError) as error:
+            elif not is_transient(error):
+                raise DownloadError(f"{shown}: HTTP {error.code} {error.reason}") from None  # from None: error.url has the key
+            last_error = error
+        except (OSError, http.client.HTTPException) as error:
+            if not is_transient(error):
+                raise
             last_error = error  # dropped or stalled transfer: keep the part, resume next try
     reason = getattr(last_error, "reason", None) or last_error
-    raise DownloadError(f"{url}: gave up after {retries + 1} tries ({type(last_error).__name__}: {reason}); "
+    raise DownloadError(f"{shown}: gave up after {retries + 1} tries ({type(last_error).__name__}: {reason}); "
                         f"the partial file {part.name} is kept and the next run resumes it")
 
 
@@ -326,14 +336,15 @@ def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOpti
             return _adopt(final, expected)
         except DownloadError as error:
             print(f"note: {error}")
-    attempts: list[str] = []
+    notes: list[str] = []  # one line per source tried or skipped
     quota: QuotaError | None = None
+    key = options.key or os.environ.get(KAIST_KEY_ENV, "")
     cached = drive_cache_dir(options.drive_cache) / expected.name
     if "drive-mount" in options.sources and cached.is_file():
         try:
             return copy_verified(cached, final, expected, options.progress)
         except DownloadError as error:
-            attempts.append(str(error))
+            notes.append(str(error))
     for source in asset.sources:
         kind = source_kind(source)
         if kind not in options.sources:
@@ -342,21 +353,20 @@ def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOpti
             if kind == "drive":
                 file_id = source.drive_ids.get(expected.name, "")
                 if not file_id:
-                    attempts.append(f"Google Drive: no course id for {expected.name} yet (skipped)")
+                    notes.append(f"Google Drive: no course id for {expected.name} yet (skipped)")
                     continue
                 return drive_download(file_id, final, expected, options.timeout, options.retries)
-            key = options.key or os.environ.get(KAIST_KEY_ENV, "")
             if source.needs_key and not key:
-                attempts.append(f"{source.describe()}: needs your KAIST key ({KAIST_KEY_ENV} or --key; skipped)")
+                notes.append(f"{source.describe()}: needs your KAIST key ({KAIST_KEY_ENV} or --key; skipped)")
                 continue
             url = source.url(expected.name, key)
             return http_download(url, final, expected, options.timeout, options.retries, options.backoff, options.progress)
         except QuotaError as error:
             quota = error
-            attempts.append(f"{source.describe()}: quota/permission refusal")
+            notes.append(f"{source.describe()}: quota/permission refusal")
         except DownloadError as error:
-            attempts.append(str(error).replace(key, "<key>") if source.needs_key and key else str(error))
-    tried = "\n  - ".join(attempts) or "no source of the selected kinds"
+            notes.append(redact(str(error), key))
+    tried = "\n  - ".join(notes) or "no source of the selected kinds"
     message = f"could not get a verified {expected.name} ({asset.name}). Tried:\n  - {tried}"
     raise (QuotaError(f"{message}\n{quota}") if quota else DownloadError(message))
 
@@ -422,9 +432,8 @@ def persist_to_drive(name: str, dest: str | Path, drive_cache: str | Path | None
         if not is_verified(src, expected):
             raise DownloadError(f"{src} is not a verified download of {name}; run labkit download {name} first")
         if not is_verified(out, expected):
-            tmp = out.with_name(out.name + ".part")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, out)
-            shutil.copyfile(marker_path(src), marker_path(out))
+            with atomic_path(out) as tmp:
+                shutil.copyfile(src, tmp)
+            write_text_atomic(marker_path(out), redact(marker_path(src).read_text()))  # markers of older versions held the URL key
         saved.append(out)
     return saved
