@@ -112,7 +112,8 @@ def _answers(folder: Path, language: str, figure: Path) -> AnswerStore:
     store.attach("fig_det_pretrained", figure)
     store.attach("tab_results", pd.DataFrame({"channels": ["[32, 64, 128, 256]", "[16, 32, 64, 128]"],
                                               "system": ["ResNet34_pre", "ResNet10 & 50%"],
-                                              "params": [6634432, 1200000], "EER (%)": [0.87, float("nan")]}))
+                                              "params": [6634432, 1200000], "EER (%)": [0.87, float("nan")],
+                                              "threshold": [-0.5, 1.2e-05]}))
     return store
 
 
@@ -120,10 +121,15 @@ def test_table_escapes_headers_and_cells():
     table = pd.DataFrame({"model_name": ["[32, 64, 128, 256]", "a&b", "中 c"], "EER (%)": [1.5, float("nan"), 2],
                           "params": [10, 20, 30]})
     source = latex_table(table, "Results 100%", "tab:x", language="es")
-    assert r"\begin{tabular}{lrr}" in source and r"\textbf{model\_name}" in source
-    assert "\\midrule\n{[}32, 64, 128, 256{]} & 1,5 & 10 \\\\\n" in source  # rows may start with [
-    assert r"a\&b & – & 20 \\" in source and "{[}?{]} c & 2 & 30" in source and r"\caption{Results 100\%}" in source
+    # numbers in siunitx S columns wide enough for them (it prints the decimal comma), text columns left-aligned
+    assert r"\begin{tabular}{lS[table-format=1.1]S[table-format=2.0]}" in source
+    assert r"\textbf{model\_name} & {\textbf{EER (\%)}} & {\textbf{params}} \\" in source  # S headers: braced text
+    assert "\\midrule\n{[}32, 64, 128, 256{]} & 1.5 & 10 \\\\\n" in source  # rows may start with [
+    assert r"a\&b & {–} & 20 \\" in source and "{[}?{]} c & 2 & 30" in source and r"\caption{Results 100\%}" in source
     assert r"\resizebox" not in source
+    signed = latex_table(pd.DataFrame({"score": [-0.5, 1.2e-05, 12345.6, float("inf")]}), "x", "tab:y")
+    assert r"\begin{tabular}{S[table-format=-1.3e-1]}" in signed  # sign, 1 digit . 3 decimals, exponent -5 / +4
+    assert r"-0.5 \\" in signed and r"1.2e-05 \\" in signed and r"1.235e+04 \\" in signed and r"{inf} \\" in signed
 
 
 @pytest.mark.parametrize("language", ["es", "en"])
@@ -221,6 +227,8 @@ def test_pdf_shows_every_answer_and_runs_no_injected_command(tmp_path, language,
     assert "Ana García Núñez" in text and "Joan_O’Brien & Co" in text and "100#999" in text
     assert ("Tabla 1" if language == "es" else "Table 1") in text and "ResNet10 & 50%" in text
     assert "[32, 64, 128, 256]" in text and "[16, 32, 64, 128]" in text  # cells that start with [
+    comma = "," if language == "es" else "."  # siunitx: the language's decimal marker, digits grouped by 3
+    assert f"0{comma}87" in text and "6 634 432" in text and f"−0{comma}5" in text and f"1{comma}2 × 10−5" in text
     assert ("Figura 1" if language == "es" else "Figure 1") in text
     fonts = subprocess.run(["pdffonts", str(written["pdf"])], capture_output=True, text=True, check=True).stdout
     assert "LMRoman10-Regular" in fonts and "Type 3" not in fonts  # T1 Latin Modern outlines, no bitmap fonts

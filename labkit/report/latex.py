@@ -117,13 +117,44 @@ def escape(text: str, inline: bool = False) -> str:
 
 
 # ----------------------------------------------------------------------------- tables and figures
+_NUMBER = re.compile(r"(?P<sign>-?)(?P<integer>\d+)(?:\.(?P<decimals>\d+))?(?:e(?P<exp_sign>[-+]?)0*(?P<exponent>\d+))?")
+
+
+def _number_column(values: pd.Series) -> tuple[str, list[str]]:
+    """A siunitx ``S`` column: its spec, with a ``table-format`` that fits every number, and its cells.
+
+    Numbers go in with a decimal point; siunitx aligns them on the decimal marker and prints the
+    report language's marker (set in report.tex). Anything else (a missing value, inf) is braced text.
+    """
+    texts = [cell_text(value, "en") for value in values]
+    numbers = [match for match in map(_NUMBER.fullmatch, texts) if match]
+
+    def widest(part: str) -> int:
+        return max((len(match[part] or "") for match in numbers), default=0)
+
+    form = f"{'-' if widest('sign') else ''}{widest('integer')}.{widest('decimals')}"
+    if widest("exponent"):
+        form += f"e{'-' if widest('exp_sign') else ''}{widest('exponent')}"
+    cells = [text if _NUMBER.fullmatch(text) else f"{{{escape(text, inline=True)}}}" for text in texts]
+    return f"S[table-format={form}]", cells
+
+
 def latex_table(table: pd.DataFrame, caption: str, label: str, language: str = "en") -> str:
-    """A DataFrame as a booktabs table float: escaped headers and cells, numbers right-aligned."""
-    align = "".join("r" if pd.api.types.is_numeric_dtype(dtype) else "l" for dtype in table.dtypes)
-    header = " & ".join(rf"\textbf{{{escape(str(c), inline=True)}}}" for c in table.columns)
-    rows = [" & ".join(escape(cell_text(v, language), inline=True) for v in row) + r" \\" for row in table.itertuples(index=False)]
-    tabular = "\n".join([rf"\begin{{tabular}}{{{align}}}", r"\toprule", header + r" \\", r"\midrule", *rows,
-                         r"\bottomrule", r"\end{tabular}"])
+    """A DataFrame as a booktabs table float: escaped headers and text, numbers in siunitx columns."""
+    specs, headers, columns = [], [], []
+    for name, values in table.items():
+        header = rf"\textbf{{{escape(str(name), inline=True)}}}"
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            spec, cells = _number_column(values)
+            header = f"{{{header}}}"  # braced: text, not a number, in an S column
+        else:
+            spec, cells = "l", [escape(cell_text(value, language), inline=True) for value in values]
+        specs.append(spec)
+        headers.append(header)
+        columns.append(cells)
+    rows = [" & ".join(row) + r" \\" for row in zip(*columns)]
+    tabular = "\n".join([rf"\begin{{tabular}}{{{''.join(specs)}}}", r"\toprule", " & ".join(headers) + r" \\",
+                         r"\midrule", *rows, r"\bottomrule", r"\end{tabular}"])
     if len(table.columns) > 6:  # wide tables shrink to the text width
         tabular = rf"\resizebox{{\linewidth}}{{!}}{{{tabular}}}"
     return "\n".join([r"\begin{table}[htbp]", r"\centering\small", rf"\caption{{{escape(caption)}}}",
