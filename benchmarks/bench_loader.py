@@ -56,14 +56,14 @@ def main() -> None:
         starts = (rng.random(CROPS) * np.maximum(frames[order] - CROP_SAMPLES + 1, 1)).astype(int)
         batches = order.reshape(-1, BATCH).tolist()
         rates = {
-            f"raw soundfile.read(start, stop), {dtype}": CROPS / best_time(lambda dtype=dtype: raw_crops(paths, frames, order, starts, dtype), repeats=3)
+            f"raw soundfile.read(start, stop), {dtype}": CROPS / best_time(lambda dtype=dtype: raw_crops(paths, frames, order, starts, dtype), repeats=5)
             for dtype in ("float32", "int16")
         }
         for source, dataset in (("wav files", TrainCrops(manifest)), ("packed int16", TrainCrops(manifest, packed=packed))):
             for workers in (0, 2):
                 loader = DataLoader(dataset, batch_sampler=batches, num_workers=workers, persistent_workers=workers > 0)
                 loader_crops(loader)  # start the workers once, outside the timing
-                rates[f"DataLoader, {source}, {workers} workers"] = CROPS / best_time(lambda: loader_crops(loader), repeats=3)
+                rates[f"DataLoader, {source}, {workers} workers"] = CROPS / best_time(lambda: loader_crops(loader), repeats=5)
     raw = rates["raw soundfile.read(start, stop), float32"]
     print(f"  {len(manifest)} utterances of 2-3 s; {CROPS} two-second crops per run, batches of {BATCH} (shared CPU)")
     for name, rate in rates.items():
