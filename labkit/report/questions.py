@@ -9,9 +9,10 @@ In a notebook cell::
     progress()                                                       # what is still missing
 
 The question bank is the data file ``questions.yaml`` beside this module. The answers live in
-one JSON file (on Google Drive when it is mounted, so a Colab disconnect loses nothing) that
-every save rewrites atomically (temp file + fsync + rename) under a file lock, re-reading it
-first, so two kernels saving different answers keep both. The previous versions are kept as
+one JSON file (on Google Drive when it is mounted, so a Colab disconnect loses nothing; answers
+saved before Drive was mounted are merged into it at the next save) that every save rewrites
+atomically (temp file + fsync + rename) under a file lock, re-reading it first, so two kernels
+saving different answers keep both. The previous versions are kept as
 rotating backups; a corrupted file is set aside and the newest good backup restored.
 """
 
@@ -289,8 +290,8 @@ class AnswerStore:
     def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Apply ``change`` to the freshly read content and save it, all under the lock."""
         with self._locked():
-            random = "?" * 8  # the random part of atomic_path's temporary names (tempfile.mkstemp)
-            for pattern in (f".{self.path.stem}.{random}.tmp{self.path.suffix}", f".{self.path.name}.{random}.tmp.bak*"):
+            unique = "?" * 8  # the random part of atomic_path's temporary names (tempfile.mkstemp)
+            for pattern in (f".{self.path.stem}.{unique}.tmp{self.path.suffix}", f".{self.path.name}.{unique}.tmp.bak*"):
                 for stale in self.path.parent.glob(pattern):  # left by a writer killed before its rename
                     stale.unlink(missing_ok=True)
             content, previous = self._load(repair=True)
