@@ -52,7 +52,7 @@ def test_docx_has_title_page_answers_placeholders_table_and_figure(tmp_path):
     assert bank().evidence["fig_det_pretrained"].caption["es"] in texts
     missing = [p.text for p in document.paragraphs if p.text.startswith("[falta: ")]
     assert len(missing) == 5  # tab_data, fig_scores, fig_training (asked twice), fig_det_systems
-    assert not list(tmp_path.glob(".report.docx*"))  # the temp file was renamed into place
+    assert not list(tmp_path.glob(".report*"))  # the temp file was renamed into place
 
 
 def test_docx_reads_no_picture_outside_figures_of_its_evidence(tmp_path):
