@@ -202,14 +202,16 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_download(commands: argparse._SubParsersAction) -> None:
+    from labkit.data.download import FetchOptions
+
     parser = commands.add_parser(
         "download", help="fetch, verify and unpack VoxCeleb assets and public checkpoints",
         description="Sources in order: files already in --dest, a copy in the Drive cache, Google Drive (course copy), "
         "HTTP(S) (KAIST needs your key), Hugging Face. Without ASSET, lists the known assets.")
     parser.add_argument("assets", nargs="*", metavar="ASSET", help="asset names from labkit/data/assets.yaml")
     parser.add_argument("--dest", default="", help="download folder on the local disk (default: /content/data on Colab, ./data)")
-    parser.add_argument("--source", nargs="+", choices=["drive-mount", "drive", "http", "kaist", "hf"],
-                        default=["drive-mount", "drive", "http", "kaist", "hf"], help="source kinds to try")
+    parser.add_argument("--source", nargs="+", choices=FetchOptions.sources, default=list(FetchOptions.sources),
+                        help="source kinds to try (default: all, in the registry's order)")
     parser.add_argument("--key", default="", help="KAIST key (better: the LABKIT_KAIST_KEY environment variable)")
     parser.add_argument("--drive-cache", default="", help="folder on the mounted Drive with verified copies")
     parser.add_argument("--persist", action="store_true", help="copy the verified files into the Drive cache")
@@ -217,7 +219,7 @@ def _add_download(commands: argparse._SubParsersAction) -> None:
 
     def run(args: argparse.Namespace) -> int:
         from labkit.data.archives import NotEnoughSpace
-        from labkit.data.download import DownloadError, FetchOptions, default_data_root, download
+        from labkit.data.download import DownloadError, default_data_root, download
         from labkit.data.registry import load_registry
 
         if not args.assets:
@@ -237,11 +239,13 @@ def _add_download(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_subset(commands: argparse._SubParsersAction) -> None:
+    from labkit.data.subset import PUBLISHED_LISTS
+
     parser = commands.add_parser(
         "subset", help="extract a ~100 h VoxCeleb2 subset as 16 kHz wav without downloading 77 GB",
         description="Choose utterances (a published list, a list file, or a seeded choice by --hours/--speakers), "
         "read only them from the split VoxCeleb2 zip (local --parts-dir or remote over HTTP Range), convert to wav.")
-    parser.add_argument("--list", dest="list_name", choices=["tiny_few", "tiny_many_low", "tiny_many_high"], default="",
+    parser.add_argument("--list", dest="list_name", choices=list(PUBLISHED_LISTS), default="",
                         help="published list (Vaessen & van Leeuwen 2022)")
     parser.add_argument("--list-file", default="", help="a list file 'utterance_key;shard_dix;set_name'")
     parser.add_argument("--hours", type=float, help="seeded choice: hours of audio")
@@ -262,7 +266,7 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
         try:
             summary = prepare_subset(args.dest, args.list_name, args.list_file, args.hours, args.speakers, args.seed,
                                      args.sets, args.parts_dir, args.source, args.key, args.workers)
-        except (DownloadError, NotEnoughSpace) as error:
+        except (DownloadError, NotEnoughSpace, ValueError) as error:
             print(f"labkit subset: {error}", file=sys.stderr)
             return 1
         print(json.dumps(summary, indent=2))
@@ -293,7 +297,7 @@ def _add_pack(commands: argparse._SubParsersAction) -> None:
 
 def _add_verify(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("verify", help="check a prepared dataset folder against its MANIFEST.tsv")
-    parser.add_argument("folder", help="e.g. data/voxceleb1")
+    parser.add_argument("folder", help="e.g. data/voxceleb1, or the output of labkit subset")
     parser.add_argument("--quick", action="store_true", help="compare sizes only (no sha256)")
 
     def run(args: argparse.Namespace) -> int:

@@ -128,6 +128,44 @@ def test_corrupted_member_fails_its_crc_and_leaves_no_wav(vox2_like, tmp_path):
     assert not (tmp_path / "out" / "wav" / f"{key}.wav").exists()
 
 
+def test_subset_output_passes_labkit_verify(vox2_like, tmp_path, capsys):
+    from labkit.cli import main
+
+    tones, whole = vox2_like
+    (tmp_path / "a.zip").write_bytes(whole)
+    out = tmp_path / "out"
+    extract_subset([tmp_path / "a.zip"], out, sorted(tones)[:3], progress=False)
+    manifest = (out / "MANIFEST.tsv").read_text().splitlines()
+    assert manifest[0] == "path\tsize\tsha256" and len(manifest) == 1 + 3 + 3  # 3 wav, manifest.csv, train and val lists
+    assert main(["verify", str(out)]) == 0
+    wav = out / "wav" / f"{sorted(tones)[1]}.wav"
+    wav.write_bytes(wav.read_bytes()[:-2] + b"\x00\x01")
+    assert main(["verify", str(out)]) == 1
+    assert f"wav/{sorted(tones)[1]}.wav: sha256 differs" in capsys.readouterr().out
+
+
+def test_subset_without_a_selection_is_refused_before_any_network(tmp_path, capsys):
+    from labkit.cli import main
+
+    assert main(["subset", "--dest", str(tmp_path / "out")]) == 1
+    assert "choose the utterances: --list, --list-file, --hours and/or --speakers" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_kaist_key_is_not_in_remote_part_errors(vox2_like, tmp_path):
+    _, whole = vox2_like
+    with FileServer() as server:
+        server.add("/dl", whole, ignore_range=True)
+        url = server.url("/dl?key=s3/cr%26t&file=vox2_dev_aac_partaa")
+        with pytest.raises(ValueError, match=r"key=<key>&file=vox2_dev_aac_partaa does not serve byte ranges") as error:
+            extract_subset([url], tmp_path / "out", ["id00000/vid0_abcdef/00001"], progress=False)
+        assert "s3" not in str(error.value)
+        missing = server.url("/none?key=s3/cr%26t&file=vox2_dev_aac_partaa")
+        with pytest.raises(ValueError, match="HTTP 404") as error:  # the size comes from a HEAD request
+            extract_subset([missing], tmp_path / "out", ["id00000/vid0_abcdef/00001"], progress=False)
+        assert "s3" not in str(error.value) and "key=<key>" in str(error.value)
+
+
 def test_unknown_utterances_are_named(vox2_like, tmp_path):
     _, whole = vox2_like
     (tmp_path / "a.zip").write_bytes(whole)
@@ -177,11 +215,19 @@ def test_lab_pack_round_trip_through_the_registry(vox2_like, tmp_path):
     tones, whole = vox2_like
     (tmp_path / "vox2.zip").write_bytes(whole)
     extract_subset([tmp_path / "vox2.zip"], tmp_path / "subset", sorted(tones)[:3], progress=False)
+    for junk in ("downloads/subsets/list.csv", "downloads/subsets/list.csv.verified", "wav/id00000/.00001.x1.tmp.wav",
+                 "meta/list.csv.part"):  # what a subset folder may also hold: none of it belongs in the pack
+        (tmp_path / "subset" / junk).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "subset" / junk).write_text("junk")
     checkpoint = tmp_path / "resnet34.pt"
     checkpoint.write_bytes(rng.bytes(5000))
 
     text = pack(tmp_path / "pack", vox1, trials, tmp_path / "subset", checkpoint, hf_repo="course/labpack", progress=False)
     entries = __import__("yaml").safe_load(text)
+    with zipfile.ZipFile(tmp_path / "pack" / "labpack_vox2_subset.zip") as zf:
+        names = sorted(n.split("/", 1)[1] for n in zf.namelist())
+    assert names == ["MANIFEST.tsv", "meta/manifest.csv", "meta/train_list.txt", "meta/val_list.txt"] + \
+        [f"wav/{k}.wav" for k in sorted(tones)[:3]]
     assert list(entries) == ["labpack_vox1_test", "labpack_vox2_subset", "labpack_model"]
     with FileServer() as server:
         for entry in entries.values():  # "upload": serve the archives, point the pasted entries at the server

@@ -4,8 +4,11 @@ A lab pack is three zip archives, each holding one folder and its ``MANIFEST.tsv
 (path, size, sha256 of every file):
 
     labpack_vox1_test.zip     voxceleb1/wav/... + voxceleb1/meta/veri_test2.txt
-    labpack_vox2_subset.zip   voxceleb2_subset/wav/... + voxceleb2_subset/meta/...
+    labpack_vox2_subset.zip   voxceleb2_subset/wav/... + voxceleb2_subset/meta/... (nothing else of the folder)
     labpack_model.zip         checkpoints/<name>/...
+
+``labkit subset`` writes the same ``MANIFEST.tsv`` (``write_manifest``), so ``labkit verify`` checks
+its output as well as an unpacked pack.
 
 ``labpack.json`` lists the archives with size, md5 and sha256, and ``registry_entries`` prints the
 ``assets.yaml`` entries to paste after uploading them to Google Drive or Hugging Face.
@@ -16,7 +19,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -25,13 +27,36 @@ from tqdm.auto import tqdm
 
 from labkit.data.download import file_hashes
 from labkit.data.registry import get_asset
+from labkit.files import atomic_path, write_text_atomic
 
 MANIFEST = "MANIFEST.tsv"
 CHUNK = 1 << 20
+DATASET_FOLDERS = ("wav", "meta")  # what a prepared dataset is; downloads/, markers and partial files are not
 
 
 def _files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    """Finished files below ``folder``: no manifest, no hidden temporary files, no ``.part`` downloads."""
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.name != MANIFEST and not p.name.startswith(".") and p.suffix != ".part")
+
+
+def dataset_files(root: Path) -> list[Path]:
+    """The files of a prepared dataset: everything under ``root/wav`` and ``root/meta``."""
+    return [p for folder in DATASET_FOLDERS for p in _files_under(root / folder)]
+
+
+def _manifest_text(rows: list[tuple[str, int, str]]) -> str:
+    return "path\tsize\tsha256\n" + "".join(f"{n}\t{s}\t{h}\n" for n, s, h in rows)
+
+
+def write_manifest(root: str | Path, progress: bool = True) -> Path:
+    """Write ``root/MANIFEST.tsv`` (path, size, sha256) for the dataset files of ``root``; return its path."""
+    root = Path(root)
+    rows = []
+    for path in tqdm(dataset_files(root), desc=f"sha256 {root.name}", unit="file", disable=not progress, leave=False):
+        hashes = file_hashes(path)
+        rows.append((path.relative_to(root).as_posix(), hashes["size"], hashes["sha256"]))
+    return write_text_atomic(root / MANIFEST, _manifest_text(rows))
 
 
 def _add_folder(zf: zipfile.ZipFile, sources: dict[str, Path], top: str, bar: tqdm) -> int:
@@ -46,17 +71,14 @@ def _add_folder(zf: zipfile.ZipFile, sources: dict[str, Path], top: str, bar: tq
                 size += len(chunk)
                 bar.update(len(chunk))
         rows.append((name, size, digest.hexdigest()))
-    table = "path\tsize\tsha256\n" + "".join(f"{n}\t{s}\t{h}\n" for n, s, h in rows)
-    zf.writestr(f"{top}/{MANIFEST}", table)
+    zf.writestr(f"{top}/{MANIFEST}", _manifest_text(rows))
     return len(rows)
 
 
 def _write_archive(path: Path, top: str, sources: dict[str, Path], bar: tqdm) -> dict:
     """One stored (uncompressed: audio does not shrink) zip, written to a temp name and renamed."""
-    tmp = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         count = _add_folder(zf, sources, top, bar)
-    os.replace(tmp, path)
     return {"name": path.name, "folder": top, "files": count, **file_hashes(path)}
 
 
@@ -76,7 +98,7 @@ def build_pack(out_dir: str | Path, vox1_test: str | Path, trials: str | Path, s
     plan = {
         "labpack_vox1_test.zip": ("voxceleb1", {**{str(p.relative_to(vox1_test)): p for p in _files_under(vox1_test / "wav")},
                                                 f"meta/{Path(trials).name}": Path(trials)}),
-        "labpack_vox2_subset.zip": ("voxceleb2_subset", {str(p.relative_to(subset)): p for p in _files_under(subset)}),
+        "labpack_vox2_subset.zip": ("voxceleb2_subset", {p.relative_to(subset).as_posix(): p for p in dataset_files(subset)}),
         "labpack_model.zip": (f"checkpoints/{checkpoint.stem}",
                               {str(p.relative_to(checkpoint)): p for p in _files_under(checkpoint)} if checkpoint.is_dir()
                               else {checkpoint.name: checkpoint}),
@@ -85,9 +107,7 @@ def build_pack(out_dir: str | Path, vox1_test: str | Path, trials: str | Path, s
     with tqdm(total=total, unit="B", unit_scale=True, desc="pack", disable=not progress) as bar:
         archives = [_write_archive(out_dir / name, top, files, bar) for name, (top, files) in plan.items()]
     description = {"archives": archives}
-    tmp = out_dir / "labpack.json.tmp"
-    tmp.write_text(json.dumps(description, indent=2))
-    os.replace(tmp, out_dir / "labpack.json")
+    write_text_atomic(out_dir / "labpack.json", json.dumps(description, indent=2))
     return description
 
 
@@ -121,7 +141,7 @@ def verify_dir(root: str | Path, quick: bool = False, progress: bool = True) -> 
     root = Path(root)
     manifest = root / MANIFEST
     if not manifest.is_file():
-        raise FileNotFoundError(f"{manifest}: no manifest; expected a folder unpacked from a lab pack")
+        raise FileNotFoundError(f"{manifest}: no manifest; expected a folder unpacked from a lab pack or written by labkit subset")
     with open(manifest, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f, delimiter="\t"))
     if not rows or rows[0] != ["path", "size", "sha256"]:

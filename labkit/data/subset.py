@@ -28,7 +28,9 @@ from tqdm.auto import tqdm
 
 from labkit.data.archives import MultiPartFile, RemoteParts, ensure_free_space
 from labkit.data.download import KAIST_KEY_ENV, FetchOptions, default_data_root, fetch, refuse_drive_mount, source_kind
+from labkit.data.labpack import write_manifest
 from labkit.data.registry import get_asset
+from labkit.files import atomic_path, write_text_atomic
 
 SAMPLE_RATE = 16000
 WAV_BYTES_PER_SECOND = 2 * SAMPLE_RATE  # mono PCM16
@@ -120,10 +122,8 @@ def to_wav(data: bytes, out: Path, sample_rate: int = SAMPLE_RATE) -> int:
             chunks += [f.to_ndarray() for f in resampler.resample(frame)]
         chunks += [f.to_ndarray() for f in resampler.resample(None)]  # flush the resampler
     samples = np.concatenate(chunks, axis=1).reshape(-1) if chunks else np.zeros(0, np.int16)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    sf.write(tmp, samples, sample_rate, subtype="PCM_16", format="WAV")
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        sf.write(tmp, samples, sample_rate, subtype="PCM_16", format="WAV")
     return len(samples)
 
 
@@ -148,9 +148,10 @@ def extract_subset(
 ) -> dict:
     """Extract the utterances ``keys`` (or a seeded choice by ``hours``/``speakers``) as 16 kHz wav.
 
-    Writes ``out_dir/wav/idXXXXX/<video>/<nnnnn>.wav``, ``out_dir/meta/manifest.csv`` and
-    ``out_dir/meta/train_list.txt`` (plus ``val_list.txt`` for keys that ``sets`` marks "val");
-    returns a summary (utterances, hours, bytes fetched, archive bytes).
+    Writes ``out_dir/wav/idXXXXX/<video>/<nnnnn>.wav``, ``out_dir/meta/manifest.csv``,
+    ``out_dir/meta/train_list.txt`` (plus ``val_list.txt`` for keys that ``sets`` marks "val") and
+    ``out_dir/MANIFEST.tsv`` (sha256 of every file, for ``labkit verify``); returns a summary
+    (utterances, hours, bytes fetched, archive bytes).
     """
     out_dir = Path(out_dir)
     if progress:
@@ -179,6 +180,7 @@ def extract_subset(
                     bar.update()
     rows = [_manifest_row(k, out_dir, (sets or {}).get(k, "train")) for k in sorted(keys)]
     _write_meta(out_dir, rows)
+    write_manifest(out_dir, progress)
     return {
         "utterances": len(rows),
         "speakers": len({r["speaker"] for r in rows}),
@@ -214,8 +216,6 @@ def _manifest_row(key: str, out_dir: Path, set_name: str) -> dict:
 
 def _write_meta(out_dir: Path, rows: list[dict]) -> None:
     """meta/train_list.txt and val_list.txt (voxceleb_trainer format) and meta/manifest.csv, written atomically."""
-    meta = out_dir / "meta"
-    meta.mkdir(parents=True, exist_ok=True)
     lists = {f"{name}_list.txt": "".join(f"{r['speaker']} {r['utt']}\n" for r in rows if r["set"] == name)
              for name in ("train", "val")}
     table = io.StringIO()
@@ -223,9 +223,7 @@ def _write_meta(out_dir: Path, rows: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     for name, text in {**lists, "manifest.csv": table.getvalue()}.items():
-        tmp = meta / f"{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, meta / name)
+        write_text_atomic(out_dir / "meta" / name, text)
 
 
 def prepare_subset(
@@ -248,6 +246,8 @@ def prepare_subset(
     local copy; neither means a seeded choice by ``hours``/``speakers``. Without ``parts_dir`` the
     parts are read remotely from ``source`` ("hf" or "kaist") of the ``voxceleb2_dev`` asset.
     """
+    if not (list_name or list_file or hours or speakers):  # all 2,360 h is `labkit download voxceleb2_dev`
+        raise ValueError("choose the utterances: --list, --list-file, --hours and/or --speakers")
     dest = Path(dest or default_data_root() / "voxceleb2_subset")
     refuse_drive_mount(dest)
     keys = sets_of = None
