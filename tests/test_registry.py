@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from labkit.data.download import FetchOptions, DownloadError, fetch
-from labkit.data.registry import get_asset, load_registry
+from labkit.data.registry import ASSETS_FILE, get_asset, load_registry
 
 
 def test_every_asset_has_files_sources_licence_and_citation():
@@ -17,6 +17,14 @@ def test_every_asset_has_files_sources_licence_and_citation():
         assert asset.files and asset.sources and asset.licence and asset.citation, asset.name
         for f in asset.files:
             assert len(f.md5) in (0, 32) and len(f.sha256) in (0, 64), f.name
+
+
+def test_assets_without_checksums_are_marked_in_the_table():
+    text = ASSETS_FILE.read_text()
+    for asset in load_registry().values():
+        block = text.split(f"\n{asset.name}:\n", 1)[1].split("\n\n", 1)[0]  # the asset's lines in assets.yaml
+        unchecked = any(not (f.md5 or f.sha256) for f in asset.files)
+        assert ("# NO CHECKSUM" in block) == unchecked, asset.name
 
 
 def test_voxceleb2_parts_add_up_to_the_published_size():

@@ -101,7 +101,8 @@ def _parse_source(entry: dict, where: str) -> Source:
     return Source("http", template=str(spec))
 
 
-ASSET_KEYS = {"description", "files", "sources", "unpack", "approx_bytes", "licence", "citation", "whole_md5"}
+ASSET_KEYS = {"description", "files", "sources", "unpack", "approx_bytes", "licence", "citation",
+              "whole_md5"}  # whole_md5: informational, documented in assets.yaml, not checked
 
 
 def _parse_asset(name: str, entry: dict, where: str) -> Asset:
