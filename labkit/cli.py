@@ -218,13 +218,13 @@ def _add_download(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-extract", action="store_true", help="download and verify only")
 
     def run(args: argparse.Namespace) -> int:
-        from labkit.data.archives import NotEnoughSpace
+        from labkit.data.archives import NotEnoughSpace, human_size
         from labkit.data.download import DownloadError, default_data_root, download
         from labkit.data.registry import load_registry
 
         if not args.assets:
             for name, asset in load_registry().items():
-                print(f"{name:24} {asset.total_bytes / 1e9:7.2f} GB  {asset.description}")
+                print(f"{name:24} {human_size(asset.total_bytes) if asset.total_bytes else 'size ?':>8}  {asset.description}")
             return 0
         options = FetchOptions(sources=tuple(args.source), key=args.key, drive_cache=args.drive_cache)
         try:

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -32,6 +32,7 @@ class Served:
     content_type: str = "application/octet-stream"
     rate: float = 0.0  # bytes per second per connection (0 = as fast as loopback goes)
     wrong_range: str = ""  # Content-Range sent with every 206 instead of the true one, e.g. "bytes 0-99/100"
+    errors: list[int] = field(default_factory=list)  # statuses answered (with a plain text body) to the first requests
 
 
 class FileServer:
@@ -87,6 +88,13 @@ class FileServer:
                     self.send_error(404)
                     return
                 time.sleep(served.delay)
+                if served.errors:
+                    self.send_response(served.errors.pop(0))
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", "5")
+                    self.end_headers()
+                    self.wfile.write(b"error")
+                    return
                 data, start, status = served.data, 0, served.status  # a non-200 status answers with data as its page
                 match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
                 if_range = self.headers.get("If-Range")

@@ -248,6 +248,20 @@ def test_remote_parts_over_http_range(tmp_path):
             remote.read_at(7001, 7100)
 
 
+def test_remote_parts_retry_like_downloads(tmp_path):
+    whole = os.urandom(10_000)
+    with FileServer() as server:
+        url = server.add("/whole", whole, errors=[429, 503])  # rate limit, then a server hiccup: both worth a retry
+        remote = RemoteParts([url], sizes=[len(whole)], retries=2, backoff=0.01)
+        assert remote.read_at(100, 200) == whole[100:200] and remote.requests == 1
+        server.files["/whole"].errors = [429, 429, 429]
+        with pytest.raises(OSError, match="not received after 3 tries"):
+            remote.read_at(0, 10)
+        server.files["/whole"].errors = [403]
+        with pytest.raises(ValueError, match="HTTP 403"):  # not worth a retry
+            remote.read_at(0, 10)
+
+
 def test_split_tar_gz_extracts_from_one_virtual_file(tmp_path):
     data = {f"wav/id{i:05d}/v/00001.wav": os.urandom(20_000) for i in range(6)}
     archive = make_tar(tmp_path / "a.tar.gz", [tar_info(name) for name in data], data, mode="w:gz")

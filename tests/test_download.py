@@ -148,6 +148,12 @@ def test_no_unverified_final_file_when_every_source_is_corrupt(server, tmp_path)
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == []
 
 
+def test_rate_limit_and_server_errors_are_retried(server, tmp_path):
+    url = server.add("/blob.bin", DATA, errors=[429, 503])
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA and len(server.gets("/blob.bin")) == 3
+
+
 def test_404_gives_a_clear_error(server, tmp_path):
     url = server.url("/missing.bin")
     with pytest.raises(DownloadError, match="HTTP 404"):

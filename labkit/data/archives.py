@@ -2,11 +2,13 @@
 
 ``safe_extract`` checks every member before writing anything: no absolute paths, no ``..``,
 no links that leave the target, no device files, no member that inflates more than
-``max_ratio`` times (zip bombs). Each member is written to ``<name>.part`` and renamed, so an
-interrupted extraction resumes where it stopped (finished members are skipped).
+``max_ratio`` times (zip bombs), no path through a symlink the archive itself creates (links
+are made last). Each member is written to a temporary name and renamed, so an interrupted
+extraction resumes where it stopped (finished members are skipped).
 
 ``open_parts`` reads ``vox2_dev_aac_parta{a..h}`` as one seekable zip (no 77 GB ``cat`` copy);
-``open_remote_parts`` does the same over HTTP Range requests, counting the bytes it fetches.
+``RemoteParts`` does the same over HTTP Range requests, counting the bytes it fetches. Both
+downloads and remote parts retry with ``attempts`` / ``is_transient`` below.
 """
 
 from __future__ import annotations

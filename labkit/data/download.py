@@ -267,7 +267,9 @@ def http_download(
             return _publish(part, final, hashes, expected, shown)
         except urllib.error.HTTPError as error:
             if error.code in (403, 429) and _is_html_page(error.headers, page := error.read(1 << 16)):
-                raise _html_refusal(shown, final.name, page) from None  # Drive answers quota with an HTML page
+                refusal = _html_refusal(shown, final.name, page)
+                if isinstance(refusal, QuotaError):
+                    raise refusal from None  # Drive answers quota with an HTML page; other pages get the status's treatment
             if error.code == 416:  # our part is longer than the file: start over
                 part.unlink(missing_ok=True)
             elif not is_transient(error):
