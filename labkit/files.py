@@ -21,8 +21,8 @@ def atomic_path(path: str | Path, fsync: bool = False) -> Iterator[Path]:
 
     The temporary name keeps the final suffix (``.model.tmp123.pt``), so libraries that pick a
     format from the suffix (``savefig``, ``np.savez``) behave. On error it is removed and ``path``
-    is untouched. ``fsync=True`` also flushes the data to the disk before the rename, for files
-    that must survive a crash of the whole machine (the student's answers).
+    is untouched. ``fsync=True`` also flushes the data to the disk before the rename, and the
+    folder after it, for files that must survive a crash of the whole machine (the answers).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +35,12 @@ def atomic_path(path: str | Path, fsync: bool = False) -> Iterator[Path]:
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
         os.replace(tmp, path)
+        if fsync:  # make the rename itself durable too
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
     finally:
         tmp.unlink(missing_ok=True)
 
