@@ -154,6 +154,13 @@ def test_rate_limit_and_server_errors_are_retried(server, tmp_path):
     assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA and len(server.gets("/blob.bin")) == 3
 
 
+def test_html_429_that_is_not_a_quota_page_is_retried(server, tmp_path):
+    url = server.add("/blob.bin", b"<html><body>Slow down</body></html>", status=429, content_type="text/html")
+    with pytest.raises(DownloadError, match=r"gave up after 3 tries \(HTTPError: Too Many Requests\)"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert len(server.gets("/blob.bin")) == 3
+
+
 def test_404_gives_a_clear_error(server, tmp_path):
     url = server.url("/missing.bin")
     with pytest.raises(DownloadError, match="HTTP 404"):
