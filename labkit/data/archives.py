@@ -51,11 +51,11 @@ class NotEnoughSpace(RuntimeError):
 
 def human_size(n: float) -> str:
     """Bytes with three significant digits and a decimal unit: 512 B, 307 kB, 1.07 GB."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 999.5 or unit == "TB":
-            return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
+    units = ["B", "kB", "MB", "GB", "TB"]
+    while abs(n) >= 999.5 and len(units) > 1:  # 999.5 would round up to "1e+03"
         n /= 1000
-    raise AssertionError("unreachable")
+        units.pop(0)
+    return f"{n:.0f} B" if units[0] == "B" else f"{n:.3g} {units[0]}"
 
 
 def ensure_free_space(folder: str | Path, needed: int, what: str, margin: float = 1.05) -> None:

@@ -200,7 +200,7 @@ def _range_fits(header: str | None, have: int, size: int | None) -> bool:
     got = content_range(header)
     if got is None or got[0] != have:
         return False
-    start, end, total = got
+    _, end, total = got
     return total is None or (end == total - 1 and (size is None or total == size))
 
 
