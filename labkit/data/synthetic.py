@@ -44,7 +44,9 @@ from scipy.signal import fftconvolve
 from tqdm.auto import tqdm
 
 from labkit.data.voxceleb import SAMPLE_RATE
+from labkit.features import htk_mel_banks
 from labkit.metrics import eer
+from labkit.scoring import cosine_scores
 from labkit.trials import Trials, read_trials, write_trials
 
 N_FFT = 512  # synthesis STFT: 32-ms frames
@@ -643,16 +645,6 @@ A speaker-embedding network trained on the training speakers should do far bette
 
 
 # ---------------------------------------------------------------------------- a training-free baseline
-def _mel_filterbank(n_mels: int = 40, n_fft: int = 512) -> np.ndarray:
-    """Triangular filters on the HTK mel scale, (n_mels, n_fft // 2 + 1)."""
-    mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
-    edges = 700.0 * (10 ** (np.linspace(0.0, mel(SAMPLE_RATE / 2), n_mels + 2) / 2595.0) - 1.0)
-    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLE_RATE)
-    rising = (freqs - edges[:-2, None]) / (edges[1:-1, None] - edges[:-2, None])
-    falling = (edges[2:, None] - freqs) / (edges[2:, None] - edges[1:-1, None])
-    return np.maximum(0.0, np.minimum(rising, falling))
-
-
 def mean_logmel(audio: np.ndarray, n_mels: int = 40) -> np.ndarray:
     """The average log-mel spectrum of an utterance's speech frames (25-ms Hamming frames, 10-ms hop).
 
@@ -660,7 +652,8 @@ def mean_logmel(audio: np.ndarray, n_mels: int = 40) -> np.ndarray:
     that pauses, which hold only the session's noise, do not dominate the average.
     """
     frames = np.lib.stride_tricks.sliding_window_view(audio, 400)[::160] * np.hamming(400)
-    logmel = np.log(np.abs(np.fft.rfft(frames, 512, axis=1)) ** 2 @ _mel_filterbank(n_mels).T + 1e-8)
+    banks = htk_mel_banks(n_mels, 512, SAMPLE_RATE).numpy()  # the melspec front-end's filters, (257, n_mels)
+    logmel = np.log(np.abs(np.fft.rfft(frames, 512, axis=1)) ** 2 @ banks + 1e-8)
     energy = logmel.sum(axis=1)
     return logmel[energy >= np.median(energy)].mean(axis=0)
 
@@ -677,11 +670,7 @@ def baseline_eer(root: str | Path) -> dict[str, float]:
     vectors = np.stack([mean_logmel(sf.read(root / "wav" / utt, dtype="float32")[0]) for utt in utts])
     vectors -= vectors.mean(axis=1, keepdims=True)  # a recording's level adds the same constant to every band
     vectors -= vectors.mean(axis=0)  # centre on the corpus average spectrum
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    row = {utt: i for i, utt in enumerate(utts)}
-    enroll = vectors[[row[u] for u in trials.enroll]]
-    test = vectors[[row[u] for u in trials.test]]
-    scores = np.sum(enroll * test, axis=1)
+    scores = cosine_scores(trials, utts, vectors)
     video = lambda utts: np.array([u.split("/")[1] for u in utts])  # noqa: E731
     same_session = video(trials.enroll) == video(trials.test)
     targets = trials.labels == 1
