@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: venv tex demo test test-fast bench clean
+.PHONY: venv tex demo test test-fast bench urls clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-fast: venv
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The README badges and the notebooks' clone cells follow [project.urls] Repository in pyproject.toml.
+urls:
+	$(PYTHON) scripts/set_repository_url.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
