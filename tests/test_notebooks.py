@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+import nbclient
 import nbformat
 import pandas as pd
 import pytest
@@ -79,7 +80,6 @@ def _outputs(notebook: nbformat.NotebookNode, kind: str) -> list[str]:
 
 @pytest.mark.slow
 def test_both_notebooks_run_headless_in_quick_mode(tmp_path, monkeypatch):
-    nbclient = pytest.importorskip("nbclient")
     kernel = _kernel(tmp_path, monkeypatch)
     work, out, answers = tmp_path / "work", tmp_path / "out", tmp_path / "answers" / "answers.json"
     work.mkdir()
