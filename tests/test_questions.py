@@ -86,6 +86,19 @@ def test_answers_reload_and_overwrite(tmp_path):
     assert json.loads(path.read_text(encoding="utf-8"))["format"] == "labkit-answers"
 
 
+def test_an_empty_answer_cell_does_not_erase_a_saved_answer(tmp_path, capsys):
+    """'Run all' on a fresh copy of the notebook runs every answer cell with its empty template."""
+    questions.use_store(tmp_path / "answers.json")
+    questions.answer("s1_q1", "my careful answer")
+    questions.answer("s1_q1", """""")
+    assert "kept the saved answer to s1_q1" in capsys.readouterr().out
+    assert questions.store().read()["answers"]["s1_q1"]["value"] == "my careful answer"
+    questions.answer("s2_q2", "")  # nothing saved yet: an empty answer is stored as such
+    assert questions.store().read()["answers"]["s2_q2"]["value"] in ("", None)
+    questions.answer("s1_q1", "", clear=True)
+    assert not questions.is_answered(questions.store().read()["answers"]["s1_q1"]["value"])
+
+
 def test_backups_rotate_and_keep_previous_versions(tmp_path):
     store = AnswerStore(tmp_path / "answers.json", backups=3)
     for i in range(6):

@@ -528,8 +528,16 @@ def store() -> AnswerStore:
     return _store
 
 
-def answer(qid: str, value: Any) -> None:
-    """Save the answer to question ``qid`` now (re-running the cell overwrites it)."""
+def answer(qid: str, value: Any, clear: bool = False) -> None:
+    """Save the answer to question ``qid`` now (re-running the cell overwrites it).
+
+    An empty answer never replaces a saved one ("Run all" on a fresh copy of the notebook must not
+    erase earlier work); pass ``clear=True`` to really empty it.
+    """
+    saved = store().read()["answers"].get(qid, {}).get("value")
+    if not clear and not is_answered(parse_value(bank().question(qid), value)) and is_answered(saved):
+        print(f"kept the saved answer to {qid} (this cell is empty; answer({qid!r}, '', clear=True) empties it)")
+        return
     stored = store().save_answer(qid, value)
     print(f"saved {qid}: {word_count(stored)} words" if bank().question(qid).kind == "text" else f"saved {qid}: {stored}")
 
