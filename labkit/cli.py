@@ -26,18 +26,9 @@ def _add_metrics(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
     def run(args: argparse.Namespace) -> int:
-        from labkit.metrics import summarize
-        from labkit.trials import read_scores
+        from labkit.evaluate import score_file_report
 
-        scores = read_scores(args.score_file)
-        summary = summarize(scores.scores, scores.labels, p_targets=args.p_target, c_miss=args.c_miss, c_fa=args.c_fa)
-        if args.json:
-            print(json.dumps({"score_file": args.score_file, **summary}, indent=2))
-        else:
-            print(f"{args.score_file}: {len(scores.labels)} trials ({int(scores.labels.sum())} target)")
-            print(f"  EER        {100 * summary['eer']:.3f} %   (threshold {summary['eer_threshold']:.6g})")
-            for p in args.p_target:
-                print(f"  minDCF({p:g}) {summary[f'min_dcf_{p:g}']:.4f}   (threshold {summary[f'min_dcf_{p:g}_threshold']:.6g})")
+        print(score_file_report(args.score_file, tuple(args.p_target), args.c_miss, args.c_fa, as_json=args.json))
         return 0
 
     parser.set_defaults(func=run)

@@ -8,7 +8,6 @@ of rows is a pandas table (``results_table``) for the notebooks and the report.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from labkit.metrics import summarize
 from labkit.models.summary import count_macs, count_parameters
 from labkit.plots import det_plot, save_figure, score_histogram
 from labkit.scoring import cosine_scores, normalize_scores, speaker_cohort
-from labkit.trials import Trials, write_scores
+from labkit.files import write_text_atomic
+from labkit.trials import Trials, read_scores, write_scores
 
 P_TARGETS = (0.01, 0.05)  # the minDCF operating points of the lab (VoxSRC uses 0.05)
 
@@ -104,11 +104,24 @@ def evaluate(
 
 def write_json(path: Path, values: dict[str, Any]) -> Path:
     """A dict as indented JSON, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, json.dumps(values, indent=2) + "\n")
+
+
+def score_file_report(
+    path: str | Path, p_targets: tuple[float, ...] = P_TARGETS, c_miss: float = 1.0, c_fa: float = 1.0, as_json: bool = False
+) -> str:
+    """What ``labkit metrics`` prints for a score file: EER and minDCF with their thresholds (a table or JSON)."""
+    scores = read_scores(path)
+    summary = summarize(scores.scores, scores.labels, p_targets=p_targets, c_miss=c_miss, c_fa=c_fa)
+    if as_json:
+        return json.dumps({"score_file": str(path), **scores.trials.stats(), **summary}, indent=2)
+    lines = [
+        f"{path}: {len(scores.labels)} trials ({int(scores.labels.sum())} target)",
+        f"  EER        {100 * summary['eer']:.3f} %   (threshold {summary['eer_threshold']:.6g})",
+    ]
+    for p in p_targets:
+        lines.append(f"  minDCF({p:g}) {summary[f'min_dcf_{p:g}']:.4f}   (threshold {summary[f'min_dcf_{p:g}_threshold']:.6g})")
+    return "\n".join(lines)
 
 
 def results_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
