@@ -8,13 +8,14 @@ file into memory (``numpy.memmap``): a crop is a slice, read from disk only when
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
+
+from labkit.files import atomic_path
 
 
 def _paths(out: str | Path) -> tuple[Path, Path]:
@@ -31,11 +32,8 @@ def pack(manifest: pd.DataFrame, out: str | Path) -> Path:
     run never leaves a half-written pack behind. Returns the path of the ``.int16`` file.
     """
     data_path, index_path = _paths(out)
-    data_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_data = data_path.with_name(f".{data_path.name}.tmp")
-    tmp_index = index_path.with_name(f".{index_path.name}.tmp")
     offsets, frames, offset = [], [], 0
-    try:
+    with atomic_path(data_path) as tmp_data, atomic_path(index_path) as tmp_index:  # renamed only once both are complete
         with open(tmp_data, "wb") as f:
             for path in tqdm(manifest["path"], desc=f"packing {data_path.name}", unit="utt"):
                 audio, _ = sf.read(path, dtype="int16")
@@ -47,11 +45,6 @@ def pack(manifest: pd.DataFrame, out: str | Path) -> Path:
                 offset += len(audio)
         index = pd.DataFrame({"utt": manifest["utt"].to_numpy(), "speaker": manifest["speaker"].to_numpy(), "offset": offsets, "frames": frames})
         index.to_csv(tmp_index, index=False)
-        os.replace(tmp_data, data_path)
-        os.replace(tmp_index, index_path)
-    finally:
-        tmp_data.unlink(missing_ok=True)
-        tmp_index.unlink(missing_ok=True)
     return data_path
 
 

@@ -18,6 +18,8 @@ import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
 
+from labkit.files import atomic_path
+
 SAMPLE_RATE = 16000  # VoxCeleb and every labkit corpus: 16 kHz mono
 AUDIO_SUFFIXES = (".wav", ".flac")  # what soundfile reads; VoxCeleb2's .m4a must be converted first
 COLUMNS = ["utt", "speaker", "session", "path", "duration", "sample_rate", "frames"]
@@ -82,12 +84,10 @@ def _read_cache(path: Path | None) -> pd.DataFrame:
 
 def _write_cache(path: Path, table: pd.DataFrame) -> None:
     """Write the cache atomically (temp file + rename); a read-only folder only costs a warning."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        table.drop(columns="path").to_csv(tmp, index=False)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            table.drop(columns="path").to_csv(tmp, index=False)
     except OSError as error:
-        tmp.unlink(missing_ok=True)
         warnings.warn(f"could not write the manifest cache {path}: {error}", stacklevel=3)
 
 
