@@ -40,9 +40,10 @@ from tqdm.auto import tqdm
 
 from labkit import models
 from labkit.config import DataConfig, ExperimentConfig, OptimConfig, save_config, to_dict
-from labkit.data.dataset import Augment, TrainCrops, balanced_batches, load_folder
+from labkit.data.dataset import TrainCrops, balanced_batches, build_augment
 from labkit.data.voxceleb import read_train_list
 from labkit.embed import pick_device
+from labkit.files import atomic_path
 from labkit.models.losses import build_loss
 
 GradScaler = getattr(torch.amp, "GradScaler", None) or (lambda device, enabled: torch.cuda.amp.GradScaler(enabled=enabled))  # torch < 2.3
@@ -127,13 +128,6 @@ def process_batches(cfg: DataConfig, labels: np.ndarray, epoch: int, seed: int, 
     raise ValueError(f"data.sampler: expected 'uniform' or 'balanced', got {cfg.sampler!r}")
 
 
-def make_augment(cfg: DataConfig) -> Augment | None:
-    """Noise/reverb/gain augmentation from ``data.noise_dir`` and ``data.rir_dir`` (synthetic if empty), if ``data.augment``."""
-    if not cfg.augment:
-        return None
-    return Augment(noise=load_folder(cfg.noise_dir) if cfg.noise_dir else None, rirs=load_folder(cfg.rir_dir) if cfg.rir_dir else None)
-
-
 # ----------------------------------------------------------------------------- checkpoints
 
 
@@ -157,18 +151,6 @@ def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
     if states["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"][: torch.cuda.device_count()])
-
-
-def atomic_save(obj: Any, path: Path) -> Path:
-    """``torch.save`` to a temporary file in the same folder, flushed to disk, then renamed over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
 
 
 def checkpoint_paths(run_dir: Path) -> list[Path]:
@@ -211,12 +193,10 @@ def truncate_history(path: Path, last_step: int) -> None:
         return
     with open(path, newline="", encoding="utf-8") as f:
         rows = [row for row in csv.DictReader(f) if int(row["step"]) <= last_step]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 class LivePlot:
@@ -274,7 +254,7 @@ def train(
     root = Path(cfg.data.root)
     train_list = Path(cfg.data.train_list) if cfg.data.train_list else root / "meta" / "train_list.txt"
     dataset = TrainCrops(read_train_list(train_list, root), crop_seconds=cfg.data.crop_seconds, seed=cfg.run.seed,
-                         augment=make_augment(cfg.data), packed=cfg.data.packed or None)
+                         augment=build_augment(cfg.data), packed=cfg.data.packed or None)
     n_classes = len(dataset.speakers)
     batches_per_epoch = len(process_batches(cfg.data, dataset.labels, 0, cfg.run.seed, rank, world_size))
     if batches_per_epoch == 0:
@@ -320,7 +300,8 @@ def train(
         if master:
             payload = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
                        "state": dict(state), "rng": rng_states(), "config": to_dict(cfg), "world_size": world_size}
-            atomic_save(payload, run_dir / "checkpoints" / f"step{state['step']:08d}.pt")
+            with atomic_path(run_dir / "checkpoints" / f"step{state['step']:08d}.pt", fsync=True) as tmp:
+                torch.save(payload, tmp)
             prune_checkpoints(run_dir, cfg.run.keep_checkpoints)
 
     def log(row: dict[str, Any]) -> None:
@@ -398,7 +379,8 @@ def train(
     if master:
         models.save(model, run_dir / "model.pt", extra={"train_seconds": state["elapsed_s"], "steps": state["step"], "epochs": state["epoch"]})
         if out_of_time:
-            print(f"stopped on the time budget ({cfg.run.max_minutes:g} min) at step {state['step']}; rerun to continue")
+            print(f"stopped on the time budget ({cfg.run.max_minutes:g} min) at step {state['step']}; "
+                  "rerun with a larger run.max_minutes to continue")
     if distributed:
         dist.barrier()
         dist.destroy_process_group()
