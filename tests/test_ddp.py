@@ -11,14 +11,14 @@ import pytest
 
 from labkit.config import save_config
 from labkit.train import epoch_batches, load_latest_checkpoint
-from test_train import tiny_config, tiny_corpus  # noqa: F401  (the shared session fixture)
+from test_train import tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_train_on_disjoint_halves_and_only_rank0_writes(tiny_corpus, tmp_path):  # noqa: F811
+def test_two_gloo_processes_train_on_disjoint_halves_and_only_rank0_writes(tiny_corpus, tmp_path):
     run_dir = tmp_path / "ddp"
     cfg = tiny_config(tiny_corpus, run_dir, "data.batch_size=4", "run.epochs=2", "run.checkpoint_every_steps=1000")
     config = save_config(cfg, tmp_path / "cfg.yaml")

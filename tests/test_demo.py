@@ -9,13 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from test_train import tiny_corpus  # noqa: F401  (the shared session fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_demo_evaluates_pretrained_trains_from_scratch_and_prints_the_table(tiny_corpus, tmp_path):  # noqa: F811
+def test_demo_evaluates_pretrained_trains_from_scratch_and_prints_the_table(tiny_corpus, tmp_path):
     out = tmp_path / "demo"
     command = [sys.executable, "-m", "labkit", "demo", "--root", str(tiny_corpus), "--out-dir", str(out),
                "--minutes", "0.1", "--no-progress"]

@@ -14,7 +14,6 @@ from labkit import models
 from labkit.config import ModelConfig
 from labkit.data.voxceleb import scan
 from labkit.embed import extract, model_checksum
-from test_train import tiny_corpus  # noqa: F401  (the shared session fixture)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,7 @@ def model() -> torch.nn.Module:
 
 
 @pytest.fixture(scope="module")
-def manifest(tiny_corpus):  # noqa: F811
+def manifest(tiny_corpus):
     return scan(tiny_corpus).head(12)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,6 @@ from labkit.config import ModelConfig, load_config
 from labkit.evaluate import evaluate, results_table, score_trials, trial_manifest
 from labkit.metrics import eer, min_dcf
 from labkit.trials import Trials, read_scores, read_trials
-from test_train import tiny_corpus  # noqa: F401  (the shared session fixture)
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +21,7 @@ def model() -> torch.nn.Module:
     return models.build_model(ModelConfig(depth=10, width=8, embed_dim=32)).eval()
 
 
-def test_evaluate_writes_scores_figures_and_a_consistent_result_row(model, tiny_corpus, tmp_path):  # noqa: F811
+def test_evaluate_writes_scores_figures_and_a_consistent_result_row(model, tiny_corpus, tmp_path):
     trials = read_trials(tiny_corpus / "meta" / "veri_test.txt")
     row = evaluate(model, trials, tiny_corpus, name="random", out_dir=tmp_path, train_seconds=90.0, progress=False)
     scores = read_scores(tmp_path / "scores.txt")
@@ -42,7 +38,7 @@ def test_evaluate_writes_scores_figures_and_a_consistent_result_row(model, tiny_
     assert list(table["model"]) == ["random", "again"] and "eer_threshold" not in table
 
 
-def test_as_norm_standardises_scores_with_a_training_cohort(model, tiny_corpus):  # noqa: F811
+def test_as_norm_standardises_scores_with_a_training_cohort(model, tiny_corpus):
     from labkit.data.voxceleb import read_train_list
 
     trials = read_trials(tiny_corpus / "meta" / "veri_test.txt")
@@ -53,7 +49,7 @@ def test_as_norm_standardises_scores_with_a_training_cohort(model, tiny_corpus):
     assert np.corrcoef(raw, normed)[0, 1] > 0.5  # a re-scaling of the same evidence, not noise
 
 
-def test_missing_trial_utterances_are_named(tiny_corpus):  # noqa: F811
+def test_missing_trial_utterances_are_named(tiny_corpus):
     trials = Trials(labels=np.array([1], dtype=np.int8), enroll=np.array(["id09999/abc/00001.wav"]),
                     test=np.array(["id10001/x/00001.wav"]))
     with pytest.raises(FileNotFoundError, match="id09999/abc/00001.wav"):
@@ -69,14 +65,9 @@ def test_pretrained_file_matches_its_sha256_and_records():
 
 
 @pytest.mark.slow
-def test_pretrained_model_reproduces_its_eer_on_the_synthetic_lab_trials(tmp_path_factory):
-    from labkit.data.synthetic import make_corpus
-
-    root = REPO / "data" / "synthetic-lab"
-    if not (root / "meta" / "veri_test.txt").exists():
-        root = make_corpus(tmp_path_factory.mktemp("lab") / "synthetic-lab", preset="lab", seed=0)
-    trials = read_trials(root / "meta" / "veri_test.txt")
-    row = evaluate(pretrained.load(), trials, root, name="pretrained", progress=False)
+def test_pretrained_model_reproduces_its_eer_on_the_synthetic_lab_trials(lab_corpus):
+    trials = read_trials(lab_corpus / "meta" / "veri_test.txt")
+    row = evaluate(pretrained.load(), trials, lab_corpus, name="pretrained", progress=False)
     shipped = pretrained.metrics()
     assert row["eer_%"] == pytest.approx(shipped["eer_%"], abs=0.05)  # deterministic corpus, same weights
     assert row["min_dcf_0.01"] == pytest.approx(shipped["min_dcf_0.01"], abs=0.005)

@@ -36,17 +36,6 @@ def tiny_config(root: Path, out_dir: Path, *overrides: str) -> ExperimentConfig:
     return apply_overrides(ExperimentConfig(), base + list(overrides))
 
 
-@pytest.fixture(scope="session")
-def tiny_corpus(tmp_path_factory) -> Path:
-    """The synthetic ``tiny`` corpus, generated once per test session (other engine tests import this fixture)."""
-    from labkit.data.synthetic import make_corpus
-
-    root = tmp_path_factory.getbasetemp() / "synthetic-tiny"
-    if not (root / "meta" / "veri_test.txt").exists():
-        make_corpus(root, preset="tiny", seed=0)
-    return root
-
-
 def read_history(run_dir: Path) -> list[dict[str, str]]:
     with open(run_dir / "history.csv", newline="") as f:
         return list(csv.DictReader(f))
@@ -191,3 +180,20 @@ def test_time_budget_stops_after_saving_and_a_rerun_continues(tiny_corpus, tmp_p
     assert checkpoint["state"]["step"] > first_stop
     assert checkpoint["state"]["elapsed_s"] >= 6.0
     assert all(float(r["elapsed_s"]) <= 6.0 for r in read_history(run_dir))  # no step starts once the budget is spent
+
+
+@pytest.mark.slow
+def test_resnet10_width16_trained_five_minutes_from_scratch_reaches_10_percent_eer(lab_corpus, tmp_path):
+    """Issue 5's quality target, with the demo's own recipe (configs/demo.yaml: ResNet10, width 16, 5 min)."""
+    from labkit import models
+    from labkit.config import load_config
+    from labkit.evaluate import evaluate
+    from labkit.trials import read_trials
+
+    cfg = apply_overrides(load_config(REPO / "configs" / "demo.yaml"), [f"data.root={lab_corpus}", f"run.out_dir={tmp_path / 'scratch'}"])
+    assert (cfg.model.depth, cfg.model.width) == (10, 16) and cfg.run.max_minutes <= 5.0
+    run_dir = train(cfg, progress=False)
+    trials = read_trials(lab_corpus / "meta" / "veri_test.txt")
+    row = evaluate(models.load(run_dir / "model.pt"), trials, lab_corpus, name="from scratch", progress=False)
+    print(f"ResNet10-w16, {cfg.run.max_minutes:g} min from scratch: EER {row['eer_%']:.2f} %")
+    assert row["eer_%"] <= 10.0
