@@ -32,6 +32,9 @@ class SpeakerModel(nn.Module):
 
     ``frontend`` turns the waveforms into (B, n_mels, frames) features, ``encoder`` turns those
     (with the valid frames per row) into embeddings; ``config`` is the ``ModelConfig`` it was built from.
+    Call ``model.eval()`` before extracting embeddings: besides BatchNorm, the x-vector's output
+    depends on the mode (segment7 in training, as the paper's classifier sees it; the x-vector,
+    segment6, in eval mode).
     """
 
     def __init__(self, config: ModelConfig, frontend: nn.Module, encoder: nn.Module) -> None:
