@@ -86,6 +86,16 @@ def test_answers_reload_and_overwrite(tmp_path):
     assert json.loads(path.read_text(encoding="utf-8"))["format"] == "labkit-answers"
 
 
+def test_rotation_closes_a_gap_left_by_a_killed_writer(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json", backups=3)
+    for i in range(4):
+        store.save_answer("s1_q1", f"version {i}")  # answers.json = 3, bak1 = 2, bak2 = 1, bak3 = 0
+    store.backup_path(1).replace(store.backup_path(2))  # killed between "bak1 -> bak2" and writing the new bak1
+    store.save_answer("s1_q1", "version 4")
+    versions = [json.loads(store.backup_path(n).read_text())["answers"]["s1_q1"]["value"] for n in (1, 2, 3)]
+    assert versions == ["version 3", "version 2", "version 0"]  # contiguous again, newest first
+
+
 def test_an_empty_answer_cell_does_not_erase_a_saved_answer(tmp_path, capsys):
     """'Run all' on a fresh copy of the notebook runs every answer cell with its empty template."""
     questions.use_store(tmp_path / "answers.json")

@@ -297,9 +297,9 @@ class AnswerStore:
             content, previous = self._load(repair=True)
             change(content)
             if previous is not None:  # rotate: bak1 -> bak2 -> ... and the previous file becomes bak1
-                for n in range(self.backups - 1, 0, -1):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.replace(self.backup_path(n), self.backup_path(n + 1))
+                existing = [path for n in range(1, self.backups + 1) if (path := self.backup_path(n)).exists()]
+                for n, path in reversed(list(enumerate(existing[: self.backups - 1], start=2))):
+                    os.replace(path, self.backup_path(n))  # oldest first; closes a gap left by a killed writer
                 write_bytes_atomic(self.backup_path(1), previous, fsync=True)
             write_bytes_atomic(self.path, json.dumps(content, ensure_ascii=False, indent=1).encode("utf-8"), fsync=True)
             return content
