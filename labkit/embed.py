@@ -14,8 +14,10 @@ The cache is a folder per (model checksum, embedding settings) holding ``.npz`` 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,19 +28,26 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from labkit.config import to_dict
 from labkit.data.dataset import EvalUtterances, collate_eval, length_batches
+from labkit.files import atomic_path
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     """``"auto"`` -> this process's GPU if there is one, else the CPU."""
     if name == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    if name == "cuda":  # under torchrun every process takes its own GPU
+        return torch.device(f"cuda:{local_rank}")
     return torch.device(name)
 
 
 def model_checksum(model: nn.Module) -> str:
-    """SHA-256 of the model's weights and buffers (names, dtypes, shapes and values)."""
+    """SHA-256 of the model's configuration (front-end settings included) and its weights and buffers."""
     digest = hashlib.sha256()
+    config = getattr(model, "config", None)
+    if config is not None:
+        digest.update(json.dumps(to_dict(config), sort_keys=True).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -66,6 +75,13 @@ def embed_batch(model: nn.Module, wavs: torch.Tensor, lengths: torch.Tensor, cro
     return embeddings.view(len(wavs), crops, -1).mean(dim=1)
 
 
+def cache_key(path: str | Path) -> str:
+    """An utterance's cache key: its file, size and modification time (a regenerated file is embedded again)."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
 def _read_shards(folder: Path) -> dict[str, np.ndarray]:
     """Every cached embedding in ``folder``; an unreadable shard is skipped with a warning (it will be redone)."""
     cached: dict[str, np.ndarray] = {}
@@ -73,18 +89,16 @@ def _read_shards(folder: Path) -> dict[str, np.ndarray]:
         try:
             with np.load(shard, allow_pickle=False) as data:
                 cached.update(zip(data["keys"].tolist(), data["embeddings"]))
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
             warnings.warn(f"{shard}: unreadable embedding cache shard ({error}); recomputing its utterances", stacklevel=2)
     return cached
 
 
 def _write_shard(folder: Path, keys: list[str], embeddings: np.ndarray) -> None:
     """One new shard, written to a temporary name and renamed (never half-written)."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"part-{len(list(folder.glob('part-*.npz'))):06d}-{os.getpid()}.npz"
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, keys=np.asarray(keys, dtype=str), embeddings=embeddings)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # a dot-name: never mistaken for a shard, even if the run is killed
+        np.savez(tmp, keys=np.asarray(keys, dtype=str), embeddings=embeddings)
 
 
 def extract(
@@ -104,10 +118,10 @@ def extract(
     ``cache_dir``, embeddings are stored under the model's checksum and reused by any later call.
     """
     ids = manifest["utt"].astype(str).tolist()
-    keys = [str(Path(p).resolve()) for p in manifest["path"]]  # the file, so two corpora never share entries
+    keys = [cache_key(p) for p in manifest["path"]]
     device = next(model.parameters()).device
     crop_samples = int(round(crop_seconds * model.config.frontend.sample_rate))
-    settings = f"crops{crops}x{crop_seconds:g}s" if crops else f"full-max{max_seconds:g}s"
+    settings = (f"crops{crops}x{crop_seconds:g}s-" if crops else "full-") + f"max{max_seconds:g}s"
     folder = Path(cache_dir) / f"{model_checksum(model)[:16]}-{settings}" if cache_dir else None
     cached = _read_shards(folder) if folder else {}
     todo = [i for i, key in enumerate(keys) if key not in cached]
@@ -137,9 +151,6 @@ def embed_corpus(checkpoint: str | Path, root: str | Path, out: str | Path, devi
 
     model = models.load(checkpoint).to(pick_device(device))
     ids, embeddings = extract(model, scan(root), **options)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp.npz")
-    np.savez(tmp, ids=np.asarray(ids, dtype=str), embeddings=embeddings)
-    os.replace(tmp, out)
-    return out
+    with atomic_path(out) as tmp:
+        np.savez(tmp, ids=np.asarray(ids, dtype=str), embeddings=embeddings)
+    return Path(out)

@@ -18,6 +18,7 @@ Run directory::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -69,8 +70,8 @@ def pick_amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """Mixed precision only on CUDA: bf16 where the GPU has it (Ampere+), else fp16 (T4)."""
     if device.type != "cuda" or amp == "off":
         return None
-    if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if amp == "auto":  # bf16 needs compute capability 8.0 (Ampere); a T4 (7.5) only emulates it, slowly
+        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
@@ -165,6 +166,8 @@ def load_latest_checkpoint(run_dir: Path) -> tuple[dict[str, Any], Path] | None:
             return torch.load(path, map_location="cpu", weights_only=True), path
         except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
             warnings.warn(f"{path}: unreadable checkpoint ({error}); falling back to the previous one", stacklevel=2)
+            with contextlib.suppress(OSError):  # another DDP process may have moved it already
+                path.replace(path.with_suffix(".pt.corrupt"))  # kept for inspection, never again counted or pruned
     return None
 
 

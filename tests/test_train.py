@@ -19,6 +19,7 @@ from labkit.train import (
     epoch_batches,
     learning_rate,
     load_latest_checkpoint,
+    pick_amp_dtype,
     process_batches,
     rng_states,
     set_rng_states,
@@ -34,6 +35,11 @@ def tiny_config(root: Path, out_dir: Path, *overrides: str) -> ExperimentConfig:
             "model.depth=10", "model.width=8", "model.embed_dim=32", "run.epochs=2", "run.log_every_steps=1",
             "run.checkpoint_every_steps=2", "run.device=cpu", "optim.warmup_epochs=0.5"]
     return apply_overrides(ExperimentConfig(), base + list(overrides))
+
+
+def test_mixed_precision_only_on_cuda():
+    cpu = torch.device("cpu")
+    assert all(pick_amp_dtype(amp, cpu) is None for amp in ("auto", "bf16", "fp16", "off"))  # CPU: always float32
 
 
 def read_history(run_dir: Path) -> list[dict[str, str]]:
@@ -132,6 +138,8 @@ def test_truncated_last_checkpoint_falls_back_to_the_previous_one_with_a_warning
         checkpoint, path = load_latest_checkpoint(run_dir)
     assert path == previous
     assert checkpoint["state"]["step"] == int(previous.stem[4:])
+    # the broken file is set aside, so that pruning can never keep it instead of a good checkpoint
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [previous.name, newest.name + ".corrupt"]
 
 
 @pytest.mark.slow

@@ -91,7 +91,9 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
 
 
 def load_extra(path: str | Path) -> dict[str, Any]:
-    """The ``extra`` dict that ``save`` stored (empty for peer checkpoints)."""
+    """The ``extra`` dict that ``save`` stored (empty for peer checkpoints and WeSpeaker folders)."""
+    if Path(path).is_dir():
+        return {}
     checkpoint = _read(Path(path))
     is_ours = isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT
     return dict(checkpoint.get("extra", {})) if is_ours else {}

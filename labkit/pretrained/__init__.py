@@ -19,6 +19,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from labkit.files import atomic_path, write_text_atomic
+
 FOLDER = Path(__file__).resolve().parent
 CHECKPOINT = FOLDER / "model.pt"
 
@@ -58,7 +60,8 @@ def package(run_dir: str | Path, root: str | Path, dest: str | Path = FOLDER) ->
     trials = read_trials(Path(root) / "meta" / "veri_test.txt")
     row = evaluate(model, trials, root, name="pretrained-synthetic", train_seconds=models.load_extra(run_dir / "model.pt").get("train_seconds"))
     for name in ("model.pt", "config.yaml", "history.csv"):
-        shutil.copyfile(run_dir / name, dest / name)
-    (dest / "model.pt.sha256").write_text(f"{sha256(dest / 'model.pt')}  model.pt\n", encoding="utf-8")
+        with atomic_path(dest / name) as tmp:
+            shutil.copyfile(run_dir / name, tmp)
     write_json(dest / "metrics.json", row)
+    write_text_atomic(dest / "model.pt.sha256", f"{sha256(dest / 'model.pt')}  model.pt\n")  # last: marks a complete package
     return row
