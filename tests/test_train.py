@@ -143,6 +143,21 @@ def test_truncated_last_checkpoint_falls_back_to_the_previous_one_with_a_warning
 
 
 @pytest.mark.slow
+def test_validation_eer_each_epoch_and_the_best_checkpoint(tiny_corpus, tmp_path):
+    """With data.val_trials, every epoch ends with a validation EER, and best.pt holds the best epoch's model."""
+    from labkit import models
+
+    val_trials = tiny_corpus / "meta" / "veri_test.txt"  # the tiny corpus's held-out test speakers
+    run_dir = train(tiny_config(tiny_corpus, tmp_path / "val", f"data.val_trials={val_trials}"), progress=False)
+    val_rows = [r for r in read_history(run_dir) if r["val_eer"]]
+    assert [float(r["epoch"]) for r in val_rows] == [1.0, 2.0]
+    eers = [float(r["val_eer"]) for r in val_rows]
+    assert all(0.0 <= value <= 1.0 for value in eers)
+    best = models.load_extra(run_dir / "best.pt")
+    assert best["val_eer"] == pytest.approx(min(eers), abs=1e-5) and best["epoch"] == 1 + eers.index(min(eers))
+
+
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_finishes_with_a_continuous_history(tiny_corpus, tmp_path):
     run_dir = tmp_path / "killed"
     cfg = tiny_config(tiny_corpus, run_dir, "data.batch_size=4", "run.epochs=3", "run.checkpoint_every_steps=3", "run.keep_checkpoints=50")
