@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+COLAB_DRIVE = Path("/content/drive")  # where Colab mounts Google Drive (answers, checkpoints and downloads persist there)
+
 
 @contextmanager
 def atomic_path(path: str | Path, fsync: bool = False) -> Iterator[Path]:

@@ -27,10 +27,9 @@ from tqdm.auto import tqdm
 
 from labkit.data.archives import attempts, content_range, ensure_free_space, http_open, is_transient, open_parts, safe_extract
 from labkit.data.registry import Asset, AssetFile, Source, get_asset, load_registry, redact
-from labkit.files import atomic_path, write_text_atomic
+from labkit.files import COLAB_DRIVE, atomic_path, write_text_atomic
 
 CHUNK = 1 << 20  # bytes read per network/disk call
-COLAB_DRIVE = Path("/content/drive")  # where Colab mounts Google Drive
 KAIST_KEY_ENV = "LABKIT_KAIST_KEY"  # the per-user KAIST key comes from here or an argument, never from a file
 DRIVE_CACHE_ENV = "LABKIT_DRIVE_CACHE"  # folder on the mounted Drive that keeps verified archives between sessions
 DEFAULT_DRIVE_CACHE = COLAB_DRIVE / "MyDrive" / "labkit_cache"

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 import yaml
 
-from labkit.files import atomic_path, write_bytes_atomic
+from labkit.files import COLAB_DRIVE, atomic_path, write_bytes_atomic
 
 try:  # POSIX file locks (Linux, macOS, Colab); without them saves are still atomic
     import fcntl
@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - Windows
 
 BANK_FILE = Path(__file__).with_name("questions.yaml")
 COLAB_DIR = Path("/content")  # the Colab VM's local disk: wiped when the runtime is recycled
-DRIVE_DIR = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive
+DRIVE_DIR = COLAB_DRIVE / "MyDrive"  # the student's own Drive folder
 FORMAT = "labkit-answers"  # marks a file as ours; any other content counts as corrupted
 LANGUAGES = ("es", "en")
 KINDS = ("text", "number", "choice")
