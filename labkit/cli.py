@@ -47,6 +47,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, help="run.epochs")
     parser.add_argument("--max-minutes", type=float, help="stop after this much training time, saving first (run.max_minutes)")
     parser.add_argument("--resume", help="start from this checkpoint file instead of the run directory's newest")
+    parser.add_argument("--force-resume", action="store_true",
+                        help="resume although the batch size, seed, optimiser or number of processes changed (run.force_resume)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def run(args: argparse.Namespace) -> int:
@@ -55,6 +57,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
         named = {"run.out_dir": args.out_dir, "run.epochs": args.epochs, "run.max_minutes": args.max_minutes}
         overrides = args.overrides + [f"{key}={value}" for key, value in named.items() if value is not None]
+        overrides += ["run.force_resume=true"] if args.force_resume else []
         run_dir = train(apply_overrides(load_config(args.config), overrides), resume=args.resume, progress=not args.no_progress)
         print(f"run directory: {run_dir}")
         return 0

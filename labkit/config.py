@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
 import yaml
 
+from labkit.errors import LabkitError
 from labkit.files import write_text_atomic
 
 T = TypeVar("T")
@@ -113,11 +115,12 @@ class RunConfig:
     epochs: int = 10
     max_minutes: float = 0.0  # stop (after saving) when this budget is spent; 0 = no budget
     seed: int = 0
-    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:1", ...; "cuda" without a GPU is an error
     amp: str = "auto"  # "auto" (bf16/fp16 on CUDA, off on CPU), "bf16", "fp16" or "off"
     checkpoint_every_steps: int = 200
     log_every_steps: int = 10
     keep_checkpoints: int = 2  # newest training checkpoints kept (the older one is the fallback)
+    force_resume: bool = False  # resume even if the checkpoint's batch size, seed, optimiser or process count differ
 
 
 @dataclass
@@ -131,7 +134,7 @@ class ExperimentConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
 
-class ConfigError(ValueError):
+class ConfigError(LabkitError, ValueError):
     """A configuration file or override that does not fit the dataclasses above."""
 
 
@@ -207,3 +210,107 @@ def apply_overrides(config: T, overrides: list[str]) -> T:
             raise ConfigError(f"override {item!r}: unknown key {leaf!r}; expected one of {sorted(node)}")
         node[leaf] = yaml.safe_load(raw)
     return from_dict(type(config), values, where="overrides")
+
+
+# ----------------------------------------------------------------------------- validation
+
+# Every key with a closed set of values (one place: the comments above say the same in words).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.sampler": ("uniform", "balanced"),
+    "model.arch": ("resnet", "xvector"),
+    "model.pooling": ("tstp", "asp", "sap"),
+    "model.freq_pooling": ("flatten", "mean"),
+    "model.frontend.kind": ("fbank", "melspec"),
+    "model.frontend.window": ("hamming", "hann", "povey"),
+    "model.frontend.normalize": ("cmn", "instance", "none"),
+    "loss.kind": ("softmax", "am", "aam", "angleproto"),
+    "optim.name": ("sgd", "adam"),
+    "optim.schedule": ("cosine", "exponential"),
+    "run.amp": ("auto", "bf16", "fp16", "off"),
+}
+# Numbers that must be > 0, and those that must be >= 0.
+POSITIVE = [
+    "data.crop_seconds", "data.batch_size", "data.utts_per_speaker", "data.eval_batch_size",
+    "model.width", "model.embed_dim", "model.stem_kernel", "model.stem_stride", "model.layer4_stride",
+    "model.frontend.sample_rate", "model.frontend.n_mels", "model.frontend.n_fft", "model.frontend.win_length",
+    "model.frontend.hop_length", "model.frontend.input_scale", "loss.scale", "optim.lr", "optim.final_lr",
+    "run.epochs", "run.checkpoint_every_steps", "run.log_every_steps", "run.keep_checkpoints",
+]
+NON_NEGATIVE = [
+    "data.num_workers", "data.max_eval_seconds", "model.frontend.preemphasis", "model.frontend.dither", "loss.margin",
+    "loss.margin_warmup_epochs", "optim.momentum", "optim.weight_decay", "optim.warmup_epochs", "optim.grad_clip",
+    "run.max_minutes",
+]
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+XVECTOR_CONTEXT = 15  # frames the x-vector's TDNN layers consume (labkit.models.xvector.RECEPTIVE_FIELD)
+
+
+def get_key(config: Any, key: str) -> Any:
+    """The value at a dotted key such as ``"model.frontend.n_mels"``."""
+    for part in key.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def validate(cfg: ExperimentConfig) -> ExperimentConfig:
+    """Check ranges, choices and combinations that cannot train; raise ConfigError naming the key. Returns ``cfg``.
+
+    Run before anything is written, so that a bad value costs nothing. Checks that need the
+    machine or the data (CUDA present, the audio's sample rate) are made by ``labkit.train``.
+    """
+    for key, options in CHOICES.items():
+        if get_key(cfg, key) not in options:
+            raise ConfigError(f"{key}: expected one of {list(options)}, got {get_key(cfg, key)!r}")
+    for key in POSITIVE:
+        if not get_key(cfg, key) > 0:
+            raise ConfigError(f"{key}: expected a number > 0, got {get_key(cfg, key)!r}")
+    for key in NON_NEGATIVE:
+        if not get_key(cfg, key) >= 0:
+            raise ConfigError(f"{key}: expected a number >= 0, got {get_key(cfg, key)!r}")
+    if not DEVICE.fullmatch(cfg.run.device):
+        raise ConfigError(f"run.device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {cfg.run.device!r}")
+    frontend = cfg.model.frontend
+    if frontend.win_length > frontend.n_fft:
+        raise ConfigError(f"model.frontend.win_length: expected at most n_fft ({frontend.n_fft}), got {frontend.win_length}")
+    if frontend.preemphasis >= 1:
+        raise ConfigError(f"model.frontend.preemphasis: expected a number in [0, 1), got {frontend.preemphasis}")
+    if cfg.optim.momentum >= 1:
+        raise ConfigError(f"optim.momentum: expected a number in [0, 1), got {cfg.optim.momentum}")
+    _validate_model(cfg)
+    _validate_batches(cfg)
+    return cfg
+
+
+def _validate_model(cfg: ExperimentConfig) -> None:
+    """Architecture options that the chosen ``model.arch`` has."""
+    model, frontend = cfg.model, cfg.model.frontend
+    if model.arch == "resnet":
+        from labkit.models.resnet import ARCHITECTURES  # imported here: the config module stays light
+
+        if model.depth not in ARCHITECTURES:
+            raise ConfigError(f"model.depth: expected one of {sorted(ARCHITECTURES)} for a ResNet, got {model.depth}")
+        return
+    if model.pooling != "tstp" or model.plain or model.squeeze_excitation:
+        raise ConfigError("model.arch=xvector: the x-vector always uses statistics pooling and no residual blocks; "
+                          f"expected model.pooling=tstp, plain=false, squeeze_excitation=false, got pooling={model.pooling}, "
+                          f"plain={model.plain}, squeeze_excitation={model.squeeze_excitation}")
+    crop_frames = 1 + (round(cfg.data.crop_seconds * frontend.sample_rate) - frontend.win_length) // frontend.hop_length
+    if crop_frames < XVECTOR_CONTEXT:
+        raise ConfigError(f"data.crop_seconds: the x-vector needs at least {XVECTOR_CONTEXT} frames per crop, "
+                          f"{cfg.data.crop_seconds:g} s gives {crop_frames}")
+
+
+def _validate_batches(cfg: ExperimentConfig) -> None:
+    """The sampler must build the batches the loss needs."""
+    data = cfg.data
+    if cfg.loss.kind == "angleproto":
+        if data.sampler != "balanced":
+            raise ConfigError("loss.kind=angleproto compares each speaker's utterances within a batch: it needs "
+                              f"data.sampler=balanced (N speakers x data.utts_per_speaker utterances), got data.sampler={data.sampler}")
+        if data.utts_per_speaker < 2 or data.batch_size < 2 * data.utts_per_speaker:
+            raise ConfigError("loss.kind=angleproto needs data.utts_per_speaker >= 2 and at least 2 speakers per batch "
+                              f"(data.batch_size >= 2 x utts_per_speaker), got utts_per_speaker={data.utts_per_speaker}, "
+                              f"batch_size={data.batch_size}")
+    if data.sampler == "balanced" and data.batch_size % data.utts_per_speaker:
+        raise ConfigError(f"data.batch_size: the balanced sampler needs a multiple of data.utts_per_speaker "
+                          f"({data.utts_per_speaker}), got {data.batch_size}")

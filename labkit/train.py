@@ -1,11 +1,14 @@
-"""The training loop: speaker classification on random crops, resumable, single GPU/CPU or DDP.
+"""The training loop: a speaker-embedding loss on random crops, resumable, single GPU/CPU or DDP.
 
-Read it top to bottom: ``train(cfg)`` sets up the run (device, data, model, loss, optimiser),
-resumes from the newest readable checkpoint in the run directory, then loops over epochs and
-steps. Everything a restart needs (weights, optimiser, loss-scaler, sampler position, RNG
-states, time spent) is in each checkpoint, written atomically. Under
-``torchrun --nproc_per_node=N -m labkit train ...`` it runs DistributedDataParallel (NCCL on
-GPUs, gloo on CPU); every process trains on its own share of each epoch and only rank 0 writes.
+Read it top to bottom: ``train(cfg)`` checks the config, the device and the data, sets up the
+run (model, loss, optimiser), checks the newest readable checkpoint in the run directory against
+the config and resumes from it, and only then writes anything; then it loops over epochs and
+steps. Everything a restart needs (weights, optimiser state by parameter name, loss-scaler,
+sampler position, RNG states, time spent) is in each checkpoint, written atomically. Under
+``torchrun --nproc_per_node=N -m labkit train ...`` it runs DistributedDataParallel (NCCL for
+GPU tensors, gloo for CPU ones); every process trains on its own share of each epoch, the
+processes agree on the time spent at every log step (no collective on the other steps), and
+only rank 0 writes.
 
 Run directory::
 
@@ -40,27 +43,37 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from labkit import models
-from labkit.config import DataConfig, ExperimentConfig, OptimConfig, save_config, to_dict
+from labkit.config import DataConfig, ExperimentConfig, OptimConfig, save_config, to_dict, validate
 from labkit.data.dataset import TrainCrops, balanced_batches, build_augment
 from labkit.data.voxceleb import read_train_list
 from labkit.embed import pick_device
+from labkit.errors import LabkitError
 from labkit.files import atomic_path
-from labkit.models.losses import build_loss
+from labkit.models.checkpoints import fit_state_dict, read_file
+from labkit.models.losses import SpeakerLoss, build_loss
 
 GradScaler = getattr(torch.amp, "GradScaler", None) or (lambda device, enabled: torch.cuda.amp.GradScaler(enabled=enabled))  # torch < 2.3
 
 HISTORY_FIELDS = ["step", "epoch", "loss", "acc", "lr", "samples_per_s", "elapsed_s", "val_eer"]
+# Config keys that may change when a run resumes: where things are, how long to go on, how often to save.
+# Any other change (batch size, seed, loss, optimiser, ...) needs run.force_resume; the model's never can.
+RESUMABLE_CHANGES = {
+    "data.root", "data.train_list", "data.trials", "data.val_trials", "data.num_workers", "data.max_eval_seconds",
+    "data.packed", "data.noise_dir", "data.rir_dir", "data.eval_batch_size", "run.out_dir", "run.epochs",
+    "run.max_minutes", "run.device", "run.amp", "run.checkpoint_every_steps", "run.log_every_steps",
+    "run.keep_checkpoints", "run.force_resume",
+}
 
 
-class SpeakerClassifier(nn.Module):
-    """The embedding model plus its training-only classification loss, as one module for DDP."""
+class TrainingNet(nn.Module):
+    """The embedding model plus its training-only loss, as one module for DDP: (wav, labels) -> (loss, accuracy)."""
 
-    def __init__(self, model: nn.Module, criterion: nn.Module) -> None:
+    def __init__(self, model: nn.Module, criterion: SpeakerLoss) -> None:
         super().__init__()
         self.model, self.criterion = model, criterion
 
     def forward(self, wav: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.criterion(self.model(wav), labels)  # (loss, logits)
+        return self.criterion(self.model(wav), labels)
 
 
 # ----------------------------------------------------------------------------- setup helpers
@@ -73,6 +86,27 @@ def pick_amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "auto":  # bf16 needs compute capability 8.0 (Ampere); a T4 (7.5) only emulates it, slowly
         return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+
+
+def training_device(name: str, local_rank: int) -> torch.device:
+    """``run.device`` as a torch device; a GPU that is not there is a LabkitError, not a CUDA traceback."""
+    device = pick_device(name, local_rank)
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        found = f"{torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "no CUDA GPU (torch.cuda.is_available() is False)"
+        raise LabkitError(f"run.device={name}: torch sees {found}; use run.device=auto or cpu")
+    return device
+
+
+def check_sample_rate(path: str, expected: int) -> None:
+    """The model's front-end expects ``expected`` Hz: the training audio must have that rate (checked on one file)."""
+    import soundfile as sf
+
+    try:
+        rate = sf.info(path).samplerate
+    except (RuntimeError, OSError) as error:  # soundfile raises LibsndfileError (a RuntimeError) on non-audio
+        raise LabkitError(f"{path}: cannot be read as audio: {error}") from error
+    if rate != expected:
+        raise LabkitError(f"{path}: {rate} Hz audio, but model.frontend.sample_rate is {expected}; resample the data or set the rate")
 
 
 def seed_everything(seed: int) -> None:
@@ -171,6 +205,76 @@ def load_latest_checkpoint(run_dir: Path) -> tuple[dict[str, Any], Path] | None:
     return None
 
 
+def read_training_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint named by ``--resume``; a saved model or any other file is a LabkitError naming it."""
+    checkpoint = read_file(Path(path))
+    if isinstance(checkpoint, dict) and checkpoint.get("format") == models.checkpoints.FORMAT:
+        raise LabkitError(f"{path}: a saved model (model.pt / best.pt), not a training checkpoint; --resume takes a "
+                          "file of RUN/checkpoints/stepNNNNNNNN.pt (a run directory resumes by itself)")
+    if not isinstance(checkpoint, dict) or not {"net", "optimizer", "state", "config"} <= set(checkpoint):
+        raise LabkitError(f"{path}: not a labkit training checkpoint (expected keys net, optimizer, state, config)")
+    return checkpoint
+
+
+def check_resumable(checkpoint: dict[str, Any], path: Path, cfg: ExperimentConfig, world_size: int) -> list[str]:
+    """The differences between the checkpoint's run and this one that need ``run.force_resume`` (empty: none).
+
+    A different model (or loss kind) is always refused: its weights would not fit. Other differences
+    (batch size, seed, optimiser, number of processes, ...) are refused unless ``cfg.run.force_resume``.
+    """
+    saved, current = flatten(checkpoint["config"]), flatten(to_dict(cfg))
+    changed = [key for key in current if key in saved and saved[key] != current[key] and key not in RESUMABLE_CHANGES]
+    fixed = [key for key in changed if key.startswith("model.") or key == "loss.kind"]
+    if fixed:
+        raise LabkitError(f"{path} was trained with {describe(fixed, saved, current)}: its weights do not fit this config; "
+                          "restore those values or train in a new run.out_dir")
+    recipe = [f"{key}={saved[key]!r} (now {current[key]!r})" for key in changed]
+    if checkpoint.get("world_size", 1) != world_size:
+        recipe.append(f"{checkpoint.get('world_size', 1)} process(es) (now {world_size})")
+    if recipe and not cfg.run.force_resume:
+        raise LabkitError(f"{path} was trained with {', '.join(recipe)}; restore those values, train in a new "
+                          "run.out_dir, or continue with the new ones with --force-resume (run.force_resume=true)")
+    return recipe
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config dicts as one dict of dotted keys: {"model.width": 16, ...}."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        flat.update(flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
+def describe(keys: list[str], saved: dict[str, Any], current: dict[str, Any]) -> str:
+    """``model.width=8 (now 16), ...`` for the given keys."""
+    return ", ".join(f"{key}={saved[key]!r} (now {current[key]!r})" for key in keys)
+
+
+def parameter_names(optimizer: torch.optim.Optimizer, net: nn.Module) -> list[list[str]]:
+    """The names of each param group's parameters, in the optimiser's order."""
+    name_of = {id(param): name for name, param in net.named_parameters()}
+    return [[name_of[id(param)] for param in group["params"]] for group in optimizer.param_groups]
+
+
+def optimizer_state_by_name(optimizer: torch.optim.Optimizer, net: nn.Module) -> dict[str, Any]:
+    """``optimizer.state_dict()`` with parameter names instead of numbers, so a resume cannot mix parameters up."""
+    names, state = [name for group in parameter_names(optimizer, net) for name in group], optimizer.state_dict()
+    return {"state": {names[index]: value for index, value in state["state"].items()},
+            "param_groups": [{**group, "params": [names[index] for index in group["params"]]} for group in state["param_groups"]]}
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, net: nn.Module, saved: dict[str, Any], path: Path) -> None:
+    """Undo ``optimizer_state_by_name``: each saved state goes to the parameter of the same name."""
+    current = parameter_names(optimizer, net)
+    if [sorted(group["params"]) for group in saved["param_groups"]] != [sorted(names) for names in current]:
+        raise LabkitError(f"{path}: the optimiser state names other parameters than this model has")
+    number = {name: index for index, name in enumerate(name for names in current for name in names)}
+    # torch pairs the saved numbers with the current parameters by position: list each group in the current order
+    optimizer.load_state_dict({"state": {number[name]: value for name, value in saved["state"].items()},
+                               "param_groups": [{**group, "params": [number[name] for name in names]}
+                                                for group, names in zip(saved["param_groups"], current)]})
+
+
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
     """Delete all but the ``keep`` newest training checkpoints."""
     for old in checkpoint_paths(run_dir)[max(1, keep) :]:
@@ -203,24 +307,47 @@ def truncate_history(path: Path, last_step: int) -> None:
 
 
 class LivePlot:
-    """An ``on_log`` callback for notebooks: redraws loss, accuracy and validation EER in one output, in place."""
+    """An ``on_log`` callback for notebooks: redraws loss, accuracy and validation EER in one output, in place.
 
-    def __init__(self) -> None:
+    A redraw takes a noticeable fraction of a second, so the figure is redrawn only once
+    ``1 / max_share`` times the last redraw's duration has passed (at most ``max_share`` of the
+    training time goes to plotting), and at every epoch's validation row; ``finish()`` (called by
+    ``train`` at the end) draws the rows still waiting.
+    """
+
+    def __init__(self, max_share: float = 0.02) -> None:
         self.rows: list[dict[str, Any]] = []
         self.handle = None
+        self.max_share = max_share
+        self.next_draw = 0.0  # time.perf_counter() after which the next row may redraw
+        self.pending = False  # rows arrived since the last redraw
 
     def __call__(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.pending = True
+        if time.perf_counter() >= self.next_draw or row.get("val_eer") not in (None, ""):
+            self.draw()
+
+    def finish(self) -> None:
+        """Draw the rows that arrived since the last redraw."""
+        if self.pending:
+            self.draw()
+
+    def draw(self) -> None:
+        """Redraw the whole figure and schedule the next redraw."""
         from IPython.display import display
 
         from labkit.plots import training_curves
 
-        self.rows.append(row)
+        started = time.perf_counter()
         columns = {name: np.array([float(r.get(name) or "nan") for r in self.rows]) for name in ("epoch", "loss", "acc", "val_eer")}
         figure = training_curves(columns, x="epoch")
         if self.handle is None:
             self.handle = display(figure, display_id=True)
         else:
             self.handle.update(figure)
+        now = time.perf_counter()
+        self.next_draw, self.pending = now + (now - started) / self.max_share, False
 
 
 # ----------------------------------------------------------------------------- the run
@@ -235,73 +362,84 @@ def train(
     """Train ``cfg.model`` on ``cfg.data`` and return the run directory (``cfg.run.out_dir``).
 
     A run directory that already holds checkpoints is resumed from the newest readable one;
-    ``resume`` names another checkpoint file to start from instead. ``on_log`` receives every
-    history row (a notebook can draw live curves with it).
+    ``resume`` names another checkpoint file to start from instead. Either is first checked
+    against ``cfg`` (``check_resumable``): nothing is written when they do not fit. ``on_log``
+    receives every history row (a notebook draws live curves with ``LivePlot``); if it has a
+    ``finish()`` method, that is called once at the end.
     """
-    # -- processes and device: torchrun sets RANK / WORLD_SIZE / LOCAL_RANK
-    rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    device = pick_device(cfg.run.device, int(os.environ.get("LOCAL_RANK", 0)))
-    distributed = world_size > 1
-    if distributed:
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    master = rank == 0  # the only process that writes files
-    seed_everything(cfg.run.seed + rank)
-    run_dir = Path(cfg.run.out_dir)
-    history_path = run_dir / "history.csv"
-    if master:
-        save_config(cfg, run_dir / "config.yaml")
-
-    # -- data: random crops of the training utterances, one class per training speaker
+    # -- checks that need no writing: the config, the device, the data
+    validate(cfg)
+    rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # set by torchrun
+    device = training_device(cfg.run.device, int(os.environ.get("LOCAL_RANK", 0)))
     root = Path(cfg.data.root)
     train_list = Path(cfg.data.train_list) if cfg.data.train_list else root / "meta" / "train_list.txt"
     dataset = TrainCrops(read_train_list(train_list, root), crop_seconds=cfg.data.crop_seconds, seed=cfg.run.seed,
                          augment=build_augment(cfg.data), packed=cfg.data.packed or None)
+    if not cfg.data.packed:
+        check_sample_rate(dataset.paths[0], cfg.model.frontend.sample_rate)
     n_classes = len(dataset.speakers)
     batches_per_epoch = len(process_batches(cfg.data, dataset.labels, 0, cfg.run.seed, rank, world_size))
     if batches_per_epoch == 0:
-        raise ValueError(f"{train_list}: {len(dataset)} utterances are fewer than one batch of {cfg.data.batch_size} x {world_size} processes")
+        raise LabkitError(f"{train_list}: {len(dataset)} utterances are fewer than one batch of {cfg.data.batch_size} x {world_size} processes")
     total_steps = batches_per_epoch * cfg.run.epochs
     warmup_steps = round(cfg.optim.warmup_epochs * batches_per_epoch)
+
+    # -- processes: every process trains, only rank 0 writes; the backend follows the tensor's device
+    distributed = world_size > 1
+    if distributed:
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo")
+    master = rank == 0
+    seed_everything(cfg.run.seed + rank)
+    run_dir = Path(cfg.run.out_dir)
+    history_path = run_dir / "history.csv"
 
     # -- model, loss, optimiser, mixed precision
     model = models.build_model(cfg.model)
     criterion = build_loss(cfg.loss, model.embed_dim, n_classes)
-    net = SpeakerClassifier(model, criterion).to(device)
+    net = TrainingNet(model, criterion).to(device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)  # faster 2-D convolutions on tensor cores
     optimizer = make_optimizer(cfg.optim, list(net.parameters()))
     amp_dtype = pick_amp_dtype(cfg.run.amp, device)
     scaler = GradScaler("cuda", enabled=amp_dtype == torch.float16)  # fp16 needs loss scaling, bf16 does not
 
-    # -- resume: the same run directory continues where it stopped
+    # -- resume: the same run directory continues where it stopped, if its checkpoint fits this config
     state = {"step": 0, "epoch": 0, "batch": 0, "elapsed_s": 0.0, "best_eer": math.inf}
-    found = (torch.load(resume, map_location="cpu", weights_only=True), Path(resume)) if resume else load_latest_checkpoint(run_dir)
+    found = (read_training_checkpoint(Path(resume)), Path(resume)) if resume else load_latest_checkpoint(run_dir)
     if found:
         checkpoint, path = found
-        net.load_state_dict(checkpoint["net"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        if checkpoint["scaler"]:  # empty when saved without fp16
+        forced = check_resumable(checkpoint, path, cfg, world_size)
+        fit_state_dict(net, checkpoint["net"], path, f"the {cfg.model.arch} and {cfg.loss.kind} loss of this config")
+        if checkpoint["config"]["optim"]["name"] == cfg.optim.name:
+            load_optimizer_state(optimizer, net, checkpoint["optimizer"], path)
+        if checkpoint["scaler"] and scaler.is_enabled():  # empty when saved without fp16
             scaler.load_state_dict(checkpoint["scaler"])
         set_rng_states(checkpoint["rng"])
         state.update(checkpoint["state"])
+        old_batch = checkpoint["config"]["data"]["batch_size"] * checkpoint.get("world_size", 1)
+        state["batch"] = state["batch"] * old_batch // (cfg.data.batch_size * world_size)  # the same share of the epoch
         if master:
-            truncate_history(history_path, state["step"])
-            print(f"resuming from {path} (step {state['step']}, epoch {state['epoch']}, batch {state['batch']})")
+            print(f"resuming from {path} (step {state['step']}, epoch {state['epoch']}, batch {state['batch']})"
+                  + (f"; forced, with new values: {', '.join(forced)}" if forced else ""))
+    if master:  # only now, with everything checked, is the run directory written
+        save_config(cfg, run_dir / "config.yaml")
+        truncate_history(history_path, state["step"])  # rows after the checkpoint (all of them on a fresh start) are redone
 
     ddp_net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None) if distributed else net
 
-    def elapsed_s(start: float) -> float:
-        """Training time so far, the same on every process (the slowest one's clock)."""
-        seconds = torch.tensor([state["elapsed_s"] + time.perf_counter() - start], dtype=torch.float64)
+    def agreed_elapsed_s(start: float) -> float:
+        """Training time so far, the same on every process (the slowest one's clock): one collective, so call it
+        at the same steps on every process (log steps, checkpoints), never on every step."""
+        seconds = torch.tensor([state["elapsed_s"] + time.perf_counter() - start], dtype=torch.float64, device=device)
         if distributed:
             dist.all_reduce(seconds, op=dist.ReduceOp.MAX)
         return float(seconds)
 
     def save_checkpoint() -> None:
         if master:
-            payload = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+            payload = {"net": net.state_dict(), "optimizer": optimizer_state_by_name(optimizer, net), "scaler": scaler.state_dict(),
                        "state": dict(state), "rng": rng_states(), "config": to_dict(cfg), "world_size": world_size}
             with atomic_path(run_dir / "checkpoints" / f"step{state['step']:08d}.pt", fsync=True) as tmp:
                 torch.save(payload, tmp)
@@ -315,21 +453,23 @@ def train(
 
     # -- the loop
     budget_s = 60.0 * cfg.run.max_minutes
-    bar = tqdm(total=total_steps, initial=state["step"], desc=f"train {run_dir.name}", disable=not (progress and master), dynamic_ncols=True)
+    spent = state["elapsed_s"]  # agreed at the last log step: the learning rate follows it, the same on every process
+    out_of_time = budget_s > 0 and spent >= budget_s
+    show = progress and master
+    if budget_s > 0:  # a time-budget run: the bar counts training seconds, so that it shows the time left
+        bar = tqdm(total=round(budget_s), initial=round(min(spent, budget_s)), desc=f"train {run_dir.name}", unit="s", disable=not show,
+                   dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s, {remaining} left{postfix}")
+    else:
+        bar = tqdm(total=total_steps, initial=state["step"], desc=f"train {run_dir.name}", unit="step", disable=not show, dynamic_ncols=True)
     start = time.perf_counter()
-    out_of_time = False
     while state["epoch"] < cfg.run.epochs and not out_of_time:
         batches = process_batches(cfg.data, dataset.labels, state["epoch"], cfg.run.seed, rank, world_size)
         dataset.set_epoch(state["epoch"])  # new random crops each epoch, the same ones after a resume
         loader = DataLoader(dataset, batch_sampler=batches[state["batch"] :], num_workers=cfg.data.num_workers,
                             pin_memory=device.type == "cuda", persistent_workers=False)
         net.train()
-        window = {"loss": 0.0, "correct": 0, "seen": 0, "t0": time.perf_counter()}
+        window = {"loss": 0.0, "correct": 0.0, "seen": 0, "t0": time.perf_counter()}
         for wav, labels in loader:
-            spent = elapsed_s(start)
-            out_of_time = budget_s > 0 and spent >= budget_s
-            if out_of_time:
-                break
             wav, labels = wav.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             progress_frac = max(state["step"] / total_steps, spent / budget_s if budget_s else 0.0)
             lr = learning_rate(cfg.optim, state["step"], warmup_steps, progress_frac)
@@ -338,7 +478,7 @@ def train(
             criterion.set_epoch(state["epoch"] + state["batch"] / batches_per_epoch)  # margin warm-up
 
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss, logits = ddp_net(wav, labels)
+                loss, accuracy = ddp_net(wav, labels)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.optim.grad_clip > 0:
@@ -350,37 +490,46 @@ def train(
             state["step"] += 1
             state["batch"] += 1
             window["loss"] += loss.detach() * len(labels)  # stays on the device: no GPU sync per step
-            window["correct"] += (logits.argmax(dim=1) == labels).sum()
+            window["correct"] += accuracy * len(labels)
             window["seen"] += len(labels)
-            bar.update(1)
+            if budget_s == 0:
+                bar.update(1)
             if state["step"] % cfg.run.log_every_steps == 0 or state["batch"] == len(batches):
+                spent = agreed_elapsed_s(start)
                 seconds = time.perf_counter() - window["t0"]
                 row = {"step": state["step"], "epoch": round(state["epoch"] + state["batch"] / len(batches), 4),
                        "loss": round(float(window["loss"]) / window["seen"], 5), "acc": round(float(window["correct"]) / window["seen"], 4),
                        "lr": f"{lr:.3e}", "samples_per_s": round(window["seen"] * world_size / seconds, 1),
                        "elapsed_s": round(spent, 1)}
-                bar.set_postfix(loss=row["loss"], acc=row["acc"], lr=row["lr"], sps=row["samples_per_s"])
+                if budget_s > 0:
+                    bar.update(min(spent, budget_s) - bar.n)
+                bar.set_postfix(step=state["step"], loss=row["loss"], acc=row["acc"], lr=row["lr"], sps=row["samples_per_s"])
                 log(row)
-                window = {"loss": 0.0, "correct": 0, "seen": 0, "t0": time.perf_counter()}
+                window = {"loss": 0.0, "correct": 0.0, "seen": 0, "t0": time.perf_counter()}
+                out_of_time = budget_s > 0 and spent >= budget_s  # every process got the same clock: all stop here
+                if out_of_time:
+                    break
             if state["step"] % cfg.run.checkpoint_every_steps == 0 and state["batch"] < len(batches):
-                state["elapsed_s"], start = elapsed_s(start), time.perf_counter()
+                state["elapsed_s"], start = agreed_elapsed_s(start), time.perf_counter()
                 save_checkpoint()
 
         if not out_of_time:  # a finished epoch: validate, then the epoch checkpoint
             state["epoch"], state["batch"] = state["epoch"] + 1, 0
             if cfg.data.val_trials and master:
-                val_eer = validate(model, cfg)
+                val_eer = validate_eer(model, cfg)
                 log({"step": state["step"], "epoch": state["epoch"], "val_eer": round(val_eer, 5)})
                 bar.write(f"epoch {state['epoch']}: validation EER {100 * val_eer:.2f} %")
                 if val_eer < state["best_eer"]:
                     state["best_eer"] = val_eer
                     models.save(model, run_dir / "best.pt", extra={"val_eer": val_eer, "step": state["step"], "epoch": state["epoch"]})
-        state["elapsed_s"], start = elapsed_s(start), time.perf_counter()
+        state["elapsed_s"], start = agreed_elapsed_s(start), time.perf_counter()
         save_checkpoint()  # at every epoch end, and before stopping on the time budget
     bar.close()
 
     if master:
         models.save(model, run_dir / "model.pt", extra={"train_seconds": state["elapsed_s"], "steps": state["step"], "epochs": state["epoch"]})
+        if hasattr(on_log, "finish"):
+            on_log.finish()
         if out_of_time:
             print(f"stopped on the time budget ({cfg.run.max_minutes:g} min) at step {state['step']}; "
                   "rerun with a larger run.max_minutes to continue")
@@ -390,7 +539,7 @@ def train(
     return run_dir
 
 
-def validate(model: nn.Module, cfg: ExperimentConfig) -> float:
+def validate_eer(model: nn.Module, cfg: ExperimentConfig) -> float:
     """EER (fraction) of ``model`` on the held-out trial list ``cfg.data.val_trials``."""
     from labkit.evaluate import score_trials  # evaluate sits below train; imported here to keep start-up light
     from labkit.metrics import eer

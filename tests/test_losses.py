@@ -37,7 +37,8 @@ def batch():
 def test_target_logit_has_the_margin_and_others_do_not(batch, kind):
     embeddings, labels = batch
     loss = MarginSoftmax(8, 5, kind=kind, scale=30.0, margin=0.2)
-    value, logits = loss(embeddings, labels)
+    value, _ = loss(embeddings, labels)
+    logits, _ = loss.logits(embeddings, labels)
     cosine, theta = cosines_and_angles(loss, embeddings)
     rows = np.arange(16)
     target = 30.0 * (np.cos(theta[rows, labels] + 0.2) if kind == "aam" else cosine[rows, labels] - 0.2)
@@ -64,7 +65,7 @@ def test_aam_past_pi_minus_m_keeps_decreasing():
         loss.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
     angles = torch.tensor([0.5, 2.5, 3.0])  # only 3.0 is past π - 0.5 = 2.64
     embeddings = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
-    _, logits = loss(embeddings, torch.zeros(3, dtype=torch.long))
+    logits, _ = loss.logits(embeddings, torch.zeros(3, dtype=torch.long))
     expected = [math.cos(0.5 + 0.5), math.cos(2.5 + 0.5), math.cos(3.0) - 0.5 * math.sin(0.5)]
     np.testing.assert_allclose(logits[:, 0].detach().numpy(), expected, atol=1e-5)
     assert logits[2, 0] < logits[1, 0] < logits[0, 0]
@@ -76,7 +77,7 @@ def test_easy_margin_applies_only_where_cosine_is_positive():
         loss.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
     angles = torch.tensor([1.0, 2.0])  # cos 1.0 > 0 gets the margin; cos 2.0 < 0 does not
     embeddings = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
-    _, logits = loss(embeddings, torch.zeros(2, dtype=torch.long))
+    logits, _ = loss.logits(embeddings, torch.zeros(2, dtype=torch.long))
     np.testing.assert_allclose(logits[:, 0].detach().numpy(), [math.cos(1.3), math.cos(2.0)], atol=1e-6)
 
 
@@ -108,7 +109,8 @@ def test_softmax_loss_is_cross_entropy_of_a_linear_layer(batch):
     embeddings, labels = batch
     loss = build_loss(LossConfig(kind="softmax"), 8, 5)
     assert isinstance(loss, SoftmaxLoss)
-    value, logits = loss(embeddings, labels)
+    value, _ = loss(embeddings, labels)
+    logits, _ = loss.logits(embeddings, labels)
     w, b = loss.classifier.weight.detach().double().numpy(), loss.classifier.bias.detach().double().numpy()
     expected_logits = embeddings.double().numpy() @ w.T + b
     np.testing.assert_allclose(logits.detach().numpy(), expected_logits, atol=1e-5)
@@ -119,13 +121,17 @@ def test_angular_prototypical_against_its_formula():
     generator = torch.Generator().manual_seed(1)
     embeddings = torch.randn(6, 4, generator=generator)
     labels = torch.tensor([7, 3, 7, 3, 3, 7])  # speakers 3 and 7, M = 3 each, interleaved
-    value, logits = AngularPrototypical(init_scale=10.0, init_bias=-5.0)(embeddings, labels)
+    loss = AngularPrototypical(init_scale=10.0, init_bias=-5.0)
+    value, accuracy = loss(embeddings, labels)
+    logits, targets = loss.logits(embeddings, labels)
     x = embeddings.double().numpy()
     queries = np.stack([x[1], x[0]])  # first utterance of speaker 3, then of speaker 7
     prototypes = np.stack([x[[3, 4]].mean(axis=0), x[[2, 5]].mean(axis=0)])
     cosine = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ (prototypes / np.linalg.norm(prototypes, axis=1, keepdims=True)).T
     np.testing.assert_allclose(logits.detach().numpy(), 10.0 * cosine - 5.0, atol=1e-5)
     assert value.item() == pytest.approx(cross_entropy(logits.detach().double().numpy(), np.arange(2)), rel=1e-5)
+    assert targets.tolist() == [0, 1]  # the classes are the batch's speakers, not the training speakers
+    assert accuracy.item() == np.mean(cosine.argmax(axis=1) == [0, 1])
 
 
 def test_angular_prototypical_rejects_unbalanced_batches():
@@ -142,7 +148,7 @@ def test_training_a_margin_loss_separates_two_speakers():
     optimiser = torch.optim.SGD(loss.parameters(), lr=0.5)
     first = None
     for _ in range(50):
-        value, logits = loss(embeddings, labels)
+        value, _ = loss(embeddings, labels)
         first = value.item() if first is None else first
         optimiser.zero_grad()
         value.backward()
@@ -150,6 +156,18 @@ def test_training_a_margin_loss_separates_two_speakers():
     assert value.item() < 0.5 * first
     cosine = F.normalize(embeddings) @ F.normalize(loss.weight.detach()).T
     assert (cosine.argmax(dim=1) == labels).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("kind", ["softmax", "am", "aam", "angleproto"])
+def test_every_loss_returns_the_loss_and_the_accuracy_of_its_own_logits(batch, kind):
+    embeddings, labels = batch[0][:15], batch[1][:15]  # 5 speakers x 3 utterances
+    loss = build_loss(LossConfig(kind=kind), 8, 5)
+    value, accuracy = loss(embeddings, labels)
+    logits, targets = loss.logits(embeddings, labels)
+    assert value.dim() == accuracy.dim() == 0
+    assert value.item() == pytest.approx(cross_entropy(logits.detach().double().numpy(), targets.numpy()), rel=1e-5)
+    assert accuracy.item() == pytest.approx((logits.argmax(dim=1) == targets).double().mean().item())
+    assert len(targets) == (5 if kind == "angleproto" else 15)
 
 
 def test_unknown_loss_is_named():
@@ -161,8 +179,9 @@ def test_unknown_loss_is_named():
 def test_margin_losses_compute_in_float32_under_autocast(batch, kind):
     embeddings, labels = batch
     loss = MarginSoftmax(8, 5, kind=kind)
-    _, full_precision = loss(embeddings, labels)
+    full_precision, _ = loss.logits(embeddings, labels)
     with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
-        value, logits = loss(embeddings.bfloat16(), labels)
+        value, _ = loss(embeddings.bfloat16(), labels)
+        logits, _ = loss.logits(embeddings.bfloat16(), labels)
     assert value.dtype == logits.dtype == torch.float32
     assert torch.abs(logits - full_precision).max() < 30.0 * 0.02  # only the bf16 rounding of the inputs differs

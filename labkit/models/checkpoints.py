@@ -31,6 +31,7 @@ import yaml
 from torch import Tensor, nn
 
 from labkit.config import FrontendConfig, ModelConfig, from_dict, to_dict
+from labkit.errors import LabkitError
 from labkit.files import atomic_path
 from labkit.models import SpeakerModel, build_model
 
@@ -42,7 +43,7 @@ WESPEAKER_KEYS = [(r"\.shortcut\.", ".downsample."), (r"^seg_1\.", "embedding.")
 VOXCELEB_TRAINER_KEYS = [(r"^fc\.", "embedding."), (r"^sap_linear\.", "pool.linear."), (r"^attention", "pool.attention")]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(LabkitError, ValueError):
     """A checkpoint file that cannot be read, or whose contents do not fit the model it describes."""
 
 
@@ -74,7 +75,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
             raise CheckpointError(f"{path}: a folder, but not a WeSpeaker model directory (expected avg_model.pt + config.yaml in it)")
         model = _load_wespeaker(path / "avg_model.pt", path / "config.yaml")
     else:
-        checkpoint = _read(path)
+        checkpoint = read_file(path)
         if isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT:
             model = _load_labkit(checkpoint, path)
         elif (vt_state := _voxceleb_trainer_state(checkpoint)) is not None:
@@ -94,13 +95,13 @@ def load_extra(path: str | Path) -> dict[str, Any]:
     """The ``extra`` dict that ``save`` stored (empty for peer checkpoints and WeSpeaker folders)."""
     if Path(path).is_dir():
         return {}
-    checkpoint = _read(Path(path))
+    checkpoint = read_file(Path(path))
     is_ours = isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT
     return dict(checkpoint.get("extra", {})) if is_ours else {}
 
 
-def _read(path: Path) -> Any:
-    """torch.load with weights_only=True; anything unreadable becomes a CheckpointError naming the file."""
+def read_file(path: Path) -> Any:
+    """torch.load with weights_only=True on the CPU; anything unreadable becomes a CheckpointError naming the file."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
     try:
@@ -137,7 +138,7 @@ def _rename(state: dict[str, Tensor], rules: list[tuple[str, str]]) -> dict[str,
     return renamed
 
 
-def _fit(module: nn.Module, state: dict[str, Any], path: Path, what: str) -> None:
+def fit_state_dict(module: nn.Module, state: dict[str, Any], path: Path, what: str) -> None:
     """Load ``state`` into ``module`` after checking every key and shape; fp16 values are cast to the module's dtype."""
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: does not fit {what}: expected a dict of tensors, found a {type(state).__name__}")
@@ -162,7 +163,7 @@ def _fit(module: nn.Module, state: dict[str, Any], path: Path, what: str) -> Non
 def _load_labkit(checkpoint: dict[str, Any], path: Path) -> SpeakerModel:
     config = from_dict(ModelConfig, checkpoint.get("config", {}), where=f"{path}: config")
     model = build_model(config)
-    _fit(model, checkpoint.get("state_dict", {}), path, f"a labkit speaker model ({config.arch}, depth {config.depth})")
+    fit_state_dict(model, checkpoint.get("state_dict", {}), path, f"a labkit speaker model ({config.arch}, depth {config.depth})")
     return model
 
 
@@ -170,13 +171,13 @@ def _load_wespeaker(model_file: Path, config_file: Path, state: dict[str, Any] |
     """WeSpeaker's ResNet: the architecture and front-end come from config.yaml, the weights from the .pt file."""
     if not config_file.is_file():
         raise CheckpointError(f"{model_file}: a WeSpeaker checkpoint needs its config.yaml beside it ({config_file} not found)")
-    state = _read(model_file) if state is None else state
+    state = read_file(model_file) if state is None else state
     if not isinstance(state, dict):
         raise CheckpointError(f"{model_file}: expected a WeSpeaker state dict, found {_describe_keys(state)}")
     config = _wespeaker_config(config_file, two_emb_layer="seg_2.weight" in state)
     state = {key: value for key, value in state.items() if not key.startswith("projection.")}  # training-only classifier
     model = build_model(config)
-    _fit(model.encoder, _rename(state, WESPEAKER_KEYS), model_file, f"WeSpeaker ResNet{config.depth} as {config_file.name} describes it")
+    fit_state_dict(model.encoder, _rename(state, WESPEAKER_KEYS), model_file, f"WeSpeaker ResNet{config.depth} as {config_file.name} describes it")
     return model
 
 
@@ -227,7 +228,7 @@ def _load_voxceleb_trainer(state: dict[str, Any], path: Path) -> SpeakerModel:
     config, name = _voxceleb_trainer_config(state, path)
     model = build_model(config)
     weights = {key: value for key, value in state.items() if not key.startswith("torchfb.")}  # our front-end rebuilds them
-    _fit(model.encoder, _rename(weights, VOXCELEB_TRAINER_KEYS), path, f"voxceleb_trainer {name}")
+    fit_state_dict(model.encoder, _rename(weights, VOXCELEB_TRAINER_KEYS), path, f"voxceleb_trainer {name}")
     return model
 
 
