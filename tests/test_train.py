@@ -223,3 +223,17 @@ def test_resnet10_width16_trained_five_minutes_from_scratch_reaches_10_percent_e
     row = evaluate(models.load(run_dir / "model.pt"), trials, lab_corpus, name="from scratch", progress=False)
     print(f"ResNet10-w16, {cfg.run.max_minutes:g} min from scratch: EER {row['eer_%']:.2f} %")
     assert row["eer_%"] <= 10.0
+
+
+@pytest.mark.slow
+def test_angular_prototypical_trains_on_balanced_batches_and_lowers_its_loss(tiny_corpus, tmp_path):
+    cfg = tiny_config(tiny_corpus, tmp_path / "angleproto", "loss.kind=angleproto", "data.sampler=balanced", "data.utts_per_speaker=2",
+                      "data.batch_size=16", "data.crop_seconds=1.0", "run.epochs=24", "run.checkpoint_every_steps=1000", "optim.lr=3e-3")
+    history = [r for r in read_history(train(cfg, progress=False)) if r["loss"]]
+    losses, accuracies = [float(r["loss"]) for r in history], [float(r["acc"]) for r in history]
+    assert len(losses) == 24 * 2  # 32 utterances: 2 batches of 8 speakers x 2 utterances an epoch
+    first, last = np.mean(losses[:16]), np.mean(losses[-16:])
+    print(f"angleproto loss: first 16 steps {first:.3f}, last 16 {last:.3f}")
+    assert first < np.log(8) + 0.1  # 8 speakers a batch: chance is ln 8
+    assert last < 0.5 * first
+    assert np.mean(accuracies[:16]) < 0.5 < np.mean(accuracies[-16:])  # over the batch's 8 speakers (chance 1/8)
