@@ -65,6 +65,10 @@ RESUMABLE_CHANGES = {
 }
 
 
+class TrainingError(LabkitError, ValueError):
+    """A run that cannot start as configured: no such device, data that do not fit, a checkpoint of another run."""
+
+
 class TrainingNet(nn.Module):
     """The embedding model plus its training-only loss, as one module for DDP: (wav, labels) -> (loss, accuracy)."""
 
@@ -93,7 +97,7 @@ def training_device(name: str, local_rank: int) -> torch.device:
     device = pick_device(name, local_rank)
     if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
         found = f"{torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "no CUDA GPU (torch.cuda.is_available() is False)"
-        raise LabkitError(f"run.device={name}: torch sees {found}; use run.device=auto or cpu")
+        raise TrainingError(f"run.device={name}: torch sees {found}; use run.device=auto or cpu")
     return device
 
 
@@ -104,9 +108,9 @@ def check_sample_rate(path: str, expected: int) -> None:
     try:
         rate = sf.info(path).samplerate
     except (RuntimeError, OSError) as error:  # soundfile raises LibsndfileError (a RuntimeError) on non-audio
-        raise LabkitError(f"{path}: cannot be read as audio: {error}") from error
+        raise TrainingError(f"{path}: cannot be read as audio: {error}") from error
     if rate != expected:
-        raise LabkitError(f"{path}: {rate} Hz audio, but model.frontend.sample_rate is {expected}; resample the data or set the rate")
+        raise TrainingError(f"{path}: {rate} Hz audio, but model.frontend.sample_rate is {expected}; resample the data or set the rate")
 
 
 def seed_everything(seed: int) -> None:
@@ -209,10 +213,10 @@ def read_training_checkpoint(path: Path) -> dict[str, Any]:
     """A checkpoint named by ``--resume``; a saved model or any other file is a LabkitError naming it."""
     checkpoint = read_file(Path(path))
     if isinstance(checkpoint, dict) and checkpoint.get("format") == models.checkpoints.FORMAT:
-        raise LabkitError(f"{path}: a saved model (model.pt / best.pt), not a training checkpoint; --resume takes a "
+        raise TrainingError(f"{path}: a saved model (model.pt / best.pt), not a training checkpoint; --resume takes a "
                           "file of RUN/checkpoints/stepNNNNNNNN.pt (a run directory resumes by itself)")
     if not isinstance(checkpoint, dict) or not {"net", "optimizer", "state", "config"} <= set(checkpoint):
-        raise LabkitError(f"{path}: not a labkit training checkpoint (expected keys net, optimizer, state, config)")
+        raise TrainingError(f"{path}: not a labkit training checkpoint (expected keys net, optimizer, state, config)")
     return checkpoint
 
 
@@ -226,13 +230,13 @@ def check_resumable(checkpoint: dict[str, Any], path: Path, cfg: ExperimentConfi
     changed = [key for key in current if key in saved and saved[key] != current[key] and key not in RESUMABLE_CHANGES]
     fixed = [key for key in changed if key.startswith("model.") or key == "loss.kind"]
     if fixed:
-        raise LabkitError(f"{path} was trained with {describe(fixed, saved, current)}: its weights do not fit this config; "
+        raise TrainingError(f"{path} was trained with {describe(fixed, saved, current)}: its weights do not fit this config; "
                           "restore those values or train in a new run.out_dir")
     recipe = [f"{key}={saved[key]!r} (now {current[key]!r})" for key in changed]
     if checkpoint.get("world_size", 1) != world_size:
         recipe.append(f"{checkpoint.get('world_size', 1)} process(es) (now {world_size})")
     if recipe and not cfg.run.force_resume:
-        raise LabkitError(f"{path} was trained with {', '.join(recipe)}; restore those values, train in a new "
+        raise TrainingError(f"{path} was trained with {', '.join(recipe)}; restore those values, train in a new "
                           "run.out_dir, or continue with the new ones with --force-resume (run.force_resume=true)")
     return recipe
 
@@ -267,7 +271,7 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, net: nn.Module, saved
     """Undo ``optimizer_state_by_name``: each saved state goes to the parameter of the same name."""
     current = parameter_names(optimizer, net)
     if [sorted(group["params"]) for group in saved["param_groups"]] != [sorted(names) for names in current]:
-        raise LabkitError(f"{path}: the optimiser state names other parameters than this model has")
+        raise TrainingError(f"{path}: the optimiser state names other parameters than this model has")
     number = {name: index for index, name in enumerate(name for names in current for name in names)}
     # torch pairs the saved numbers with the current parameters by position: list each group in the current order
     optimizer.load_state_dict({"state": {number[name]: value for name, value in saved["state"].items()},
@@ -380,7 +384,7 @@ def train(
     n_classes = len(dataset.speakers)
     batches_per_epoch = len(process_batches(cfg.data, dataset.labels, 0, cfg.run.seed, rank, world_size))
     if batches_per_epoch == 0:
-        raise LabkitError(f"{train_list}: {len(dataset)} utterances are fewer than one batch of {cfg.data.batch_size} x {world_size} processes")
+        raise TrainingError(f"{train_list}: {len(dataset)} utterances are fewer than one batch of {cfg.data.batch_size} x {world_size} processes")
     total_steps = batches_per_epoch * cfg.run.epochs
     warmup_steps = round(cfg.optim.warmup_epochs * batches_per_epoch)
 

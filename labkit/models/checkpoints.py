@@ -106,9 +106,9 @@ def read_file(path: Path) -> Any:
         raise FileNotFoundError(f"{path}: no such checkpoint file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:
+    except (FileNotFoundError, PermissionError):
         raise
-    except Exception as error:  # truncated zip, random bytes, pickled code: torch raises many kinds
+    except Exception as error:  # truncated zip (an OSError "Invalid argument"), random bytes, pickled code: many kinds
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise CheckpointError(
             f"{path}: cannot be read as a PyTorch checkpoint (expected a torch.save file of labkit, WeSpeaker "
