@@ -19,6 +19,8 @@ from labkit.train import (
     epoch_batches,
     learning_rate,
     load_latest_checkpoint,
+    load_optimizer_state,
+    optimizer_state_by_name,
     pick_amp_dtype,
     process_batches,
     rng_states,
@@ -99,6 +101,23 @@ def test_rng_states_survive_a_weights_only_round_trip(tmp_path):
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1])
     assert __import__("random").random() == expected[2]
+
+
+def test_optimizer_state_is_matched_by_parameter_name_not_by_position():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    optimizer = torch.optim.AdamW(list(net.parameters()), lr=0.1)
+    net(torch.randn(5, 3)).sum().backward()
+    optimizer.step()
+    saved = optimizer_state_by_name(optimizer, net)
+    assert sorted(saved["state"]) == ["0.bias", "0.weight", "1.bias", "1.weight"]
+    reordered = torch.optim.AdamW(list(net.parameters())[::-1], lr=0.1)  # the same parameters, listed the other way round
+    load_optimizer_state(reordered, net, saved, Path("ckpt.pt"))
+    for param in net.parameters():
+        assert torch.equal(reordered.state[param]["exp_avg"], optimizer.state[param]["exp_avg"])
+    bigger = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2), torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="ckpt.pt: the optimiser state names other parameters"):
+        load_optimizer_state(torch.optim.AdamW(bigger.parameters(), lr=0.1), bigger, saved, Path("ckpt.pt"))
 
 
 # --------------------------------------------------------------------------- training runs
