@@ -122,13 +122,13 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
                                  "and prints a results table.")
     parser.add_argument("--root", default="data/synthetic-lab", help="corpus folder (default: %(default)s)")
     parser.add_argument("--out-dir", default="runs/demo", help="outputs (default: %(default)s)")
-    parser.add_argument("--minutes", type=float, help="training time budget (default: configs/demo.yaml)")
+    parser.add_argument("--epochs", type=int, help="training epochs (default: configs/demo.yaml's, about 5 min on 2 idle cores)")
     parser.add_argument("--no-progress", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
         from labkit.demo import run_demo
 
-        run_demo(args.root, args.out_dir, minutes=args.minutes, progress=not args.no_progress)
+        run_demo(args.root, args.out_dir, epochs=args.epochs, progress=not args.no_progress)
         return 0
 
     parser.set_defaults(func=run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import torch
 
 from labkit.config import DataConfig, ExperimentConfig, OptimConfig, apply_overrides, save_config
 from labkit.train import (
+    LivePlot,
     epoch_batches,
     learning_rate,
     load_latest_checkpoint,
@@ -256,3 +258,25 @@ def test_angular_prototypical_trains_on_balanced_batches_and_lowers_its_loss(tin
     assert first < np.log(8) + 0.1  # 8 speakers a batch: chance is ln 8
     assert last < 0.5 * first
     assert np.mean(accuracies[:16]) < 0.5 < np.mean(accuracies[-16:])  # over the batch's 8 speakers (chance 1/8)
+
+
+@pytest.mark.slow
+def test_a_time_budget_run_shows_the_time_left(tiny_corpus, tmp_path, capsys):
+    cfg = tiny_config(tiny_corpus, tmp_path / "eta", "run.epochs=1000", "run.max_minutes=0.05", "run.checkpoint_every_steps=1000")
+    train(cfg, progress=True)
+    bar = capsys.readouterr().err
+    assert "train eta:   0%|          | 0/3 s, ? left" in bar  # counts the 3 s of the budget
+    assert re.search(r"train eta: 100%\|█+\| 3/3 s, 00:00 left, .*step=\d+", bar), bar[-500:]  # spent: nothing left
+
+
+def test_live_plot_redraws_at_most_once_per_fifty_redraw_times_and_at_each_validation(capsys):
+    plot = LivePlot(max_share=0.02)
+    rows = [{"step": step, "epoch": step / 10, "loss": 5.0 / step, "acc": step / 40} for step in range(1, 41)]
+    rows.insert(20, {"step": 20, "epoch": 2.0, "val_eer": 0.3})
+    for row in rows:  # arriving much faster than 50 redraw times: only the first row and the validation row redraw
+        plot(row)
+    assert capsys.readouterr().out.count("Figure") == 2
+    plot.finish()  # the rows that arrived since are drawn once at the end
+    assert capsys.readouterr().out.count("Figure") == 1
+    plot.finish()
+    assert capsys.readouterr().out.count("Figure") == 0
