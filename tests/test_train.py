@@ -230,19 +230,21 @@ def test_time_budget_stops_after_saving_and_a_rerun_continues(tiny_corpus, tmp_p
 
 
 @pytest.mark.slow
-def test_resnet10_width16_trained_five_minutes_from_scratch_reaches_10_percent_eer(lab_corpus, tmp_path):
-    """Issue 5's quality target, with the demo's own recipe (configs/demo.yaml: ResNet10, width 16, 5 min)."""
+def test_resnet10_width16_trained_with_the_demo_recipe_reaches_10_percent_eer(lab_corpus, tmp_path):
+    """Issue 5's quality target with the demo's own recipe (configs/demo.yaml: ResNet10, width 16, a fixed number of
+    epochs, about 5 minutes on an idle 2-core CPU). A fixed amount of training: a busy machine makes it slower, never
+    worse (the time-to-quality figure is benchmarks/bench_time_to_quality.py's)."""
     from labkit import models
     from labkit.config import load_config
     from labkit.evaluate import evaluate
     from labkit.trials import read_trials
 
     cfg = apply_overrides(load_config(REPO / "configs" / "demo.yaml"), [f"data.root={lab_corpus}", f"run.out_dir={tmp_path / 'scratch'}"])
-    assert (cfg.model.depth, cfg.model.width) == (10, 16) and cfg.run.max_minutes <= 5.0
+    assert (cfg.model.depth, cfg.model.width) == (10, 16) and cfg.run.max_minutes == 0
     run_dir = train(cfg, progress=False)
     trials = read_trials(lab_corpus / "meta" / "veri_test.txt")
     row = evaluate(models.load(run_dir / "model.pt"), trials, lab_corpus, name="from scratch", progress=False)
-    print(f"ResNet10-w16, {cfg.run.max_minutes:g} min from scratch: EER {row['eer_%']:.2f} %")
+    print(f"ResNet10-w16, {cfg.run.epochs} epochs from scratch: EER {row['eer_%']:.2f} %")
     assert row["eer_%"] <= 10.0
 
 
