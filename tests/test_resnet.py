@@ -180,3 +180,15 @@ def test_bad_inputs_are_rejected() -> None:
         resnet10(width=8, freq_pooling="max")
     with pytest.raises(ValueError, match="arch"):
         build_model(ModelConfig(arch="transformer"))
+
+
+@pytest.mark.parametrize("depth, blocks", [(10, [1, 1, 1, 1]), (18, [2, 2, 2, 2]), (34, [3, 4, 6, 3]), (50, [3, 4, 6, 3])])
+def test_the_factories_are_documented_functions_like_torchvision(depth, blocks):
+    import inspect
+
+    from labkit import models
+
+    factory = getattr(models, f"resnet{depth}")
+    assert inspect.isfunction(factory) and factory.__name__ == f"resnet{depth}" and factory.__doc__
+    network = factory(width=4, n_mels=24, embed_dim=8)
+    assert [len(stage) for stage in (network.layer1, network.layer2, network.layer3, network.layer4)] == blocks

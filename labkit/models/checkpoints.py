@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from labkit.config import FrontendConfig, ModelConfig, from_dict, to_dict
 from labkit.errors import LabkitError
 from labkit.files import atomic_path
-from labkit.models import SpeakerModel, build_model
+from labkit.models.speaker import SpeakerModel, build_model
 
 FORMAT = "labkit.speaker_model"
 VERSION = 1

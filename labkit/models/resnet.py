@@ -21,7 +21,6 @@ pooling, so a row embedded inside a batch gets exactly the embedding it would ge
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import torch
@@ -316,11 +315,38 @@ def imagenet_resnet(depth: int, num_classes: int = 1000) -> ImageNetResNet:
     return ImageNetResNet(*_architecture(depth), num_classes=num_classes)
 
 
-# The factories of torchvision's resnet.py. They build encoders that take features (B, n_mels, frames);
-# build_model(ModelConfig(depth=34, width=32)) adds the front-end. resnet34(width=32, n_mels=80) is WeSpeaker's ResNet34.
-resnet10 = partial(speaker_resnet, 10)  # 1-1-1-1 basic blocks
-resnet18 = partial(speaker_resnet, 18)  # 2-2-2-2 basic blocks
-resnet34 = partial(speaker_resnet, 34)  # 3-4-6-3 basic blocks
-resnet50 = partial(speaker_resnet, 50)  # 3-4-6-3 bottlenecks
-resnet101 = partial(speaker_resnet, 101)  # 3-4-23-3 bottlenecks
-resnet152 = partial(speaker_resnet, 152)  # 3-8-36-3 bottlenecks
+# The factories, as in torchvision's resnet.py. They build encoders that take features (B, n_mels, frames);
+# build_model(ModelConfig(depth=34, width=32)) adds the front-end.
+
+
+def resnet10(**kwargs: Any) -> SpeakerResNet:
+    """ResNet-10: one basic block per stage (1-1-1-1), the smallest network of the lab.
+
+    ``kwargs`` go to ``SpeakerResNet`` (``width``, ``n_mels``, ``pooling``, ``embed_dim``, ...).
+    """
+    return speaker_resnet(10, **kwargs)
+
+
+def resnet18(**kwargs: Any) -> SpeakerResNet:
+    """ResNet-18: 2-2-2-2 basic blocks. ``kwargs`` go to ``SpeakerResNet``."""
+    return speaker_resnet(18, **kwargs)
+
+
+def resnet34(**kwargs: Any) -> SpeakerResNet:
+    """ResNet-34: 3-4-6-3 basic blocks; ``resnet34(width=32, n_mels=80)`` is WeSpeaker's ResNet34. ``kwargs`` go to ``SpeakerResNet``."""
+    return speaker_resnet(34, **kwargs)
+
+
+def resnet50(**kwargs: Any) -> SpeakerResNet:
+    """ResNet-50: 3-4-6-3 bottleneck blocks. ``kwargs`` go to ``SpeakerResNet``."""
+    return speaker_resnet(50, **kwargs)
+
+
+def resnet101(**kwargs: Any) -> SpeakerResNet:
+    """ResNet-101: 3-4-23-3 bottleneck blocks. ``kwargs`` go to ``SpeakerResNet``."""
+    return speaker_resnet(101, **kwargs)
+
+
+def resnet152(**kwargs: Any) -> SpeakerResNet:
+    """ResNet-152: 3-8-36-3 bottleneck blocks. ``kwargs`` go to ``SpeakerResNet``."""
+    return speaker_resnet(152, **kwargs)
