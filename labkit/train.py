@@ -313,13 +313,14 @@ def truncate_history(path: Path, last_step: int) -> None:
 class LivePlot:
     """An ``on_log`` callback for notebooks: redraws loss, accuracy and validation EER in one output, in place.
 
-    A redraw takes a noticeable fraction of a second, so the figure is redrawn only once
-    ``1 / max_share`` times the last redraw's duration has passed (at most ``max_share`` of the
-    training time goes to plotting), and at every epoch's validation row; ``finish()`` (called by
-    ``train`` at the end) draws the rows still waiting.
+    A redraw takes a noticeable fraction of a second (0.25 s on a 2-core machine), so the figure is
+    redrawn only once ``1 / max_share`` times the last redraw's duration has passed: plotting takes
+    at most ``max_share`` of the training time, plus the first and the last redraw (``finish()``,
+    called by ``train`` at the end, draws the rows still waiting): under 2 % of any run longer than
+    a minute (benchmarks/bench_liveplot.py).
     """
 
-    def __init__(self, max_share: float = 0.02) -> None:
+    def __init__(self, max_share: float = 0.01) -> None:
         self.rows: list[dict[str, Any]] = []
         self.handle = None
         self.max_share = max_share
@@ -329,7 +330,7 @@ class LivePlot:
     def __call__(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         self.pending = True
-        if time.perf_counter() >= self.next_draw or row.get("val_eer") not in (None, ""):
+        if time.perf_counter() >= self.next_draw:
             self.draw()
 
     def finish(self) -> None:
