@@ -214,30 +214,31 @@ def read_training_checkpoint(path: Path) -> dict[str, Any]:
     checkpoint = read_file(Path(path))
     if isinstance(checkpoint, dict) and checkpoint.get("format") == models.checkpoints.FORMAT:
         raise TrainingError(f"{path}: a saved model (model.pt / best.pt), not a training checkpoint; --resume takes a "
-                          "file of RUN/checkpoints/stepNNNNNNNN.pt (a run directory resumes by itself)")
+                            "file of RUN/checkpoints/stepNNNNNNNN.pt (a run directory resumes by itself)")
     if not isinstance(checkpoint, dict) or not {"net", "optimizer", "state", "config"} <= set(checkpoint):
         raise TrainingError(f"{path}: not a labkit training checkpoint (expected keys net, optimizer, state, config)")
     return checkpoint
 
 
 def check_resumable(checkpoint: dict[str, Any], path: Path, cfg: ExperimentConfig, world_size: int) -> list[str]:
-    """The differences between the checkpoint's run and this one that need ``run.force_resume`` (empty: none).
+    """The differences between the checkpoint's run and this one that ``run.force_resume`` allowed (empty: none).
 
-    A different model (or loss kind) is always refused: its weights would not fit. Other differences
-    (batch size, seed, optimiser, number of processes, ...) are refused unless ``cfg.run.force_resume``.
+    A different model is always refused: its weights would not fit. Other differences (batch size,
+    seed, loss, optimiser, number of processes, ...) are refused unless ``cfg.run.force_resume``.
     """
     saved, current = flatten(checkpoint["config"]), flatten(to_dict(cfg))
-    changed = [key for key in current if key in saved and saved[key] != current[key] and key not in RESUMABLE_CHANGES]
-    fixed = [key for key in changed if key.startswith("model.") or key == "loss.kind"]
-    if fixed:
-        raise TrainingError(f"{path} was trained with {describe(fixed, saved, current)}: its weights do not fit this config; "
-                          "restore those values or train in a new run.out_dir")
-    recipe = [f"{key}={saved[key]!r} (now {current[key]!r})" for key in changed]
+    changed = {key: f"{key}={saved[key]!r} (now {current[key]!r})"
+               for key in current if key in saved and saved[key] != current[key] and key not in RESUMABLE_CHANGES}
+    model_changes = [change for key, change in changed.items() if key.startswith("model.")]
+    if model_changes:
+        raise TrainingError(f"{path} was trained with {', '.join(model_changes)}: its weights do not fit this config; "
+                            "restore those values or train in a new run.out_dir")
+    recipe = list(changed.values())
     if checkpoint.get("world_size", 1) != world_size:
         recipe.append(f"{checkpoint.get('world_size', 1)} process(es) (now {world_size})")
     if recipe and not cfg.run.force_resume:
         raise TrainingError(f"{path} was trained with {', '.join(recipe)}; restore those values, train in a new "
-                          "run.out_dir, or continue with the new ones with --force-resume (run.force_resume=true)")
+                            "run.out_dir, or continue with the new ones with --force-resume (run.force_resume=true)")
     return recipe
 
 
@@ -247,11 +248,6 @@ def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in values.items():
         flat.update(flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
     return flat
-
-
-def describe(keys: list[str], saved: dict[str, Any], current: dict[str, Any]) -> str:
-    """``model.width=8 (now 16), ...`` for the given keys."""
-    return ", ".join(f"{key}={saved[key]!r} (now {current[key]!r})" for key in keys)
 
 
 def parameter_names(optimizer: torch.optim.Optimizer, net: nn.Module) -> list[list[str]]:

@@ -186,7 +186,7 @@ def test_sigkill_mid_epoch_then_resume_finishes_with_a_continuous_history(tiny_c
     command = [sys.executable, "-m", "labkit", "train", "--config", str(config), "--no-progress"]
     with open(tmp_path / "stderr.txt", "wb") as stderr:
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.time() + 120
+    deadline = time.time() + 900  # a ceiling for a hang, not a verdict: a busy machine only takes longer
     while time.time() < deadline and not (run_dir / "checkpoints" / "step00000003.pt").exists():
         assert process.poll() is None, (tmp_path / "stderr.txt").read_text()
         time.sleep(0.01)
@@ -197,7 +197,7 @@ def test_sigkill_mid_epoch_then_resume_finishes_with_a_continuous_history(tiny_c
     state = torch.load(checkpoints[-1], weights_only=True)["state"]
     assert state["batch"] > 0, "the kill should land mid-epoch"
 
-    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming from {checkpoints[-1]}" in resumed.stdout
     history = read_history(run_dir)
