@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from labkit.cli import main
 from labkit.report import latex
 from labkit.report.latex import SETTABLE, build_report, compile_pdf, escape, latex_table, render_body, tex_installed
-from labkit.report.questions import AnswerStore, bank, empty_answers
+from labkit.report.bank import bank
+from labkit.report.store import AnswerStore, AnswersFileError, empty_answers
 
 SPECIALS = "_ % $ # & { } ~ ^ \\ ñ á ¿ ¡ « » θ ≈ 😀"
 INJECTIONS = "\\input{/etc/passwd} \\write18{touch PWNED} \\catcode`\\{=12 \\def\\x{y} ^^5c"
@@ -165,7 +166,7 @@ def test_answers_file_cannot_put_other_files_among_the_latex_sources(tmp_path, f
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps(content), encoding="utf-8")
     refused = rf"answers.json: evidence fig_scores: figure file '{re.escape(file)}' refused; expected figures/fig_scores"
-    with pytest.raises(ValueError, match=refused):
+    with pytest.raises(AnswersFileError, match=refused):
         build_report(answers, tmp_path / "out", pdf=False, word=False)
     assert not (tmp_path / "out" / "latex").exists()
     content["evidence"] = {"fig_renamed": {"kind": "figure", "files": [file]}}  # not in the bank: never copied
@@ -193,7 +194,7 @@ def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, cap
         build_report(store.path, tmp_path / "out", pdf=True)
     assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "cli"), "--no-docx"]) == 0
     assert "no PDF: TeX is not installed" in capsys.readouterr().out
-    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == ["latex", "report-overleaf.zip"]
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == [".labkit-report", "latex", "report-overleaf.zip"]
     with pytest.raises(FileNotFoundError, match="no such answers file"):
         build_report(tmp_path / "missing.json", tmp_path / "out")
 
