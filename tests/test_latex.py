@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -199,6 +200,47 @@ def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, cap
         build_report(tmp_path / "missing.json", tmp_path / "out")
 
 
+def test_report_build_never_deletes_a_folder_labkit_did_not_create(tmp_path, capsys):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", "hola")
+    build = ["report", "build", str(store.path), "--no-pdf", "--no-docx", "--out-dir"]
+    theirs = tmp_path / "D"
+    (theirs / "latex").mkdir(parents=True)
+    (theirs / "latex" / "thesis.tex").write_text("my thesis", encoding="utf-8")
+    assert main([*build, str(theirs)]) == 1
+    assert "D: not empty and not made by labkit (no .labkit-report in it)" in capsys.readouterr().err
+    assert (theirs / "latex" / "thesis.tex").read_text(encoding="utf-8") == "my thesis"
+    assert sorted(p.name for p in theirs.iterdir()) == ["latex"]  # nothing added either
+
+    ours = tmp_path / "E"
+    ours.mkdir()  # empty: labkit takes it and marks it
+    assert main([*build, str(ours)]) == 0 and (ours / ".labkit-report").is_file()
+    (ours / "notes.txt").write_text("mine, beside the outputs", encoding="utf-8")
+    (ours / "latex" / "notes.tex").write_text("mine, inside latex/", encoding="utf-8")
+    assert main([*build, str(ours)]) == 1
+    assert "notes.tex: not written by labkit" in capsys.readouterr().err
+    assert (ours / "latex" / "notes.tex").is_file()
+    (ours / "latex" / "notes.tex").unlink()
+    assert main([*build, str(ours)]) == 0  # rebuilt; the student's file beside the outputs stays
+    assert (ours / "notes.txt").is_file() and (ours / "latex" / "body.tex").is_file()
+
+    earlier = tmp_path / "F"  # built by a labkit without the mark: recognised by its body.tex
+    shutil.copytree(ours / "latex", earlier / "latex")
+    assert main([*build, str(earlier)]) == 0 and (earlier / ".labkit-report").is_file()
+
+
+def test_latex_source_lines_stay_short_whatever_the_answer(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", " ".join(["palabra"] * 25_000))  # one 200,000-character line
+    store.save_answer("s1_q4", "\\" * 13_000)  # 208,000 characters once escaped
+    store.save_answer("s1_q6", "x" * 200_000)  # one word
+    body = render_body(store.read(), "es")
+    assert max(map(len, body.splitlines())) <= latex.LINE_LIMIT + 20
+    unwrapped = re.sub(r"%\n", "", body)  # the comments that join a word split across lines
+    assert unwrapped.count(r"\textbackslash{}") == 13_000 and len(re.findall(r"\bpalabra\b", body)) == 25_000
+    assert unwrapped.replace(r"\allowbreak{}", "").count("x" * 200_000) == 1
+
+
 # ----------------------------------------------------------------------------- PDF (needs TeX)
 def _require_tex() -> None:
     assert tex_installed(), "TeX is not installed: run scripts/install-tex.sh (make test does)"
@@ -270,3 +312,28 @@ def test_compiler_runs_without_shell_escape_or_file_access_outside(tmp_path):
         compile_pdf(source)
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "rc-ran").exists()  # -norc: no Perl from the folder
     assert "runsystem(touch" in (tmp_path / "attack.log").read_text() and "disabled" in (tmp_path / "attack.log").read_text()
+
+
+@pytest.mark.slow
+def test_over_long_lines_reach_the_pdf(tmp_path, capsys):
+    _require_tex()
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", " ".join(f"p{i}" for i in range(40_000)))  # a 268,890-character line
+    store.save_answer("s1_q4", "\\" * 13_000)
+    assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "out"), "--no-docx"]) == 0
+    text = _pdf_text(tmp_path / "out" / "report.pdf")
+    assert re.findall(r"\bp(\d+)\b", text) == [str(i) for i in range(40_000)]
+    assert text.count("\\") == 13_000
+
+
+@pytest.mark.slow
+def test_a_failed_pdflatex_run_names_its_first_error_line(tmp_path):
+    _require_tex()
+    source = tmp_path / "long.tex"  # a line longer than pdflatex's buffer: the cause is only on its stdout
+    source.write_text("\\documentclass{article}\\begin{document}\n" + "a" * 300_000 + "\n\\end{document}\n")
+    with pytest.raises(latex.ReportBuildError, match=r"long.tex: pdflatex failed: ! Unable to read an entire line"):
+        compile_pdf(source)
+    source.write_text("\\documentclass{article}\\begin{document}\n\\undefinedcommand\n\\end{document}\n")
+    with pytest.raises(latex.ReportBuildError) as failed:
+        compile_pdf(source)
+    assert "long.tex:2: Undefined control sequence." in str(failed.value) and "\n" not in str(failed.value)

@@ -308,8 +308,9 @@ def compile_pdf(tex_file: Path, timeout: float = 180.0) -> Path:
 def first_error(text: str) -> str:
     """The first TeX error line of pdflatex's output or log (``! ...`` or ``file.tex:12: ...``)."""
     for line in text.splitlines():
-        if line.startswith("!") or re.match(r"\S+\.tex:\d+: ", line):
-            return line.strip()
+        error = re.search(r"(?:^|\))(! .*)|^(\S+\.tex:\d+: .*)", line)  # "(./report.aux)! Unable to ..." too
+        if error:
+            return (error[1] or error[2]).strip()
     tail = [line for line in text.splitlines() if line.strip()][-1:]
     return f"no error line found; last line: {tail[0].strip()}" if tail else "no output"
 
