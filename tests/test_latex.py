@@ -337,3 +337,40 @@ def test_a_failed_pdflatex_run_names_its_first_error_line(tmp_path):
     with pytest.raises(latex.ReportBuildError) as failed:
         compile_pdf(source)
     assert "long.tex:2: Undefined control sequence." in str(failed.value) and "\n" not in str(failed.value)
+
+
+def _first_page(pdf: Path) -> str:
+    text = subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language, mode", [("es", "quick"), ("en", "quick"), ("en", "voxceleb")])
+def test_a_quick_mode_report_never_claims_voxceleb_results(tmp_path, figure, capsys, language, mode):
+    _require_tex()
+    store = AnswerStore(tmp_path / "answers.json")
+    store.set_info(students=[("Ana García", "100456789")], language=language, data_mode=mode)
+    store.save_answer("s1_q2", "VoxCeleb son entrevistas de YouTube.")  # the student may name it; labkit may not
+    store.save_answer("s2_q2", "4,25")
+    store.save_answer("s2_q4", "9.5")
+    for eid, evidence in bank().evidence.items():
+        store.attach(eid, figure if evidence.kind == "figure" else pd.DataFrame({"system": ["a"], "EER (%)": [4.25]}))
+    assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "out"), "--no-docx"]) == 0
+    pdf = tmp_path / "out" / "report.pdf"
+    first, text = _first_page(pdf), _pdf_text(pdf)
+    names = {("es", "quick"): ("Datos: modo rápido: corpus sintético de labkit (no VoxCeleb)", "(corpus sintético, locutores"),
+             ("en", "quick"): ("Data: quick mode: labkit's synthetic corpus (not VoxCeleb)", "(synthetic corpus, "),
+             ("en", "voxceleb"): ("Data: real data: VoxCeleb", "(VoxCeleb")}
+    stated, data = names[language, mode]
+    assert stated in first.replace("’", "'") and ("Modelos:" if language == "es" else "Models:") in first
+    captions = re.findall(r"\b(?:Figur[ae]|Tabl[ae]) \d+: (.*?\.)", text)
+    assert len(captions) == len(bank().evidence) and all(data in caption for caption in captions), captions
+    assert all(data in bank().fill(bank().question(qid).text[language], mode, language) and
+               bank().fill(bank().question(qid).text[language], mode, language) in text for qid in ("s2_q2", "s2_q4"))
+    if mode == "quick":  # VoxCeleb only where the course and its dataset question name it, and in "not VoxCeleb"
+        allowed = [bank().labels["course"][language], bank().question("s1_q2").text[language], "VoxCeleb son entrevistas",
+                   "(no VoxCeleb)", "(not VoxCeleb)"]
+        rest = re.sub(r"\b1\.2\.? VoxCeleb\b", "", text)  # the heading of that question, and its line in the contents
+        for sentence in allowed:
+            rest = rest.replace(sentence, "")
+        assert "VoxCeleb" not in rest, rest[max(0, rest.find("VoxCeleb") - 200):rest.find("VoxCeleb") + 100]
