@@ -300,8 +300,8 @@ def compile_pdf(tex_file: Path, timeout: float = 180.0) -> Path:
         raise ReportBuildError(f"{tex_file}: latexmk did not finish within {timeout:.0f} s") from None
     log = tex_file.with_suffix(".log")
     if process.returncode != 0:
-        log_text = log.read_text("utf-8", "replace") if log.is_file() else ""
-        raise ReportBuildError(f"{tex_file}: pdflatex failed: {first_error(output + chr(10) + log_text)} (log: {log})")
+        error = first_error(output + "\n" + (log.read_text("utf-8", "replace") if log.is_file() else ""))
+        raise ReportBuildError(f"{tex_file}: pdflatex failed: {error} (log: {log})")
     return tex_file.with_suffix(".pdf")
 
 
