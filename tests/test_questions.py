@@ -461,3 +461,28 @@ def test_set_info_records_the_data_mode(tmp_path, capsys):
         questions.set_info(data_mode="vox")
     table = progress()
     assert "(synthetic corpus, test speakers)" in table.set_index("id").loc["s2_q2", "question"]
+
+
+def test_a_lock_that_is_never_released_is_an_error_and_saves_nothing(tmp_path, monkeypatch):
+    from labkit.report import store as store_module
+
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", "guardada")
+    monkeypatch.setattr(store_module, "LOCK_SECONDS", 0.2)
+    held = _child("""
+        import sys, time
+        from filelock import FileLock
+        with FileLock(sys.argv[1]):
+            print("locked", flush=True)
+            time.sleep(30)
+    """, str(tmp_path / "answers.json.lock"))
+    try:
+        assert held.stdout.readline().strip() == "locked", held.stderr.read()
+        with pytest.raises(AnswersFileError, match=r"answers.json.lock: still locked after 0.2 s .* Nothing was saved"):
+            store.save_answer("s1_q1", "otra")
+    finally:
+        held.kill()
+        held.wait()
+    assert store.read()["answers"]["s1_q1"]["value"] == "guardada"
+    store.save_answer("s1_q1", "otra")  # the holder is gone: the OS released its lock
+    assert store.read()["answers"]["s1_q1"]["value"] == "otra"

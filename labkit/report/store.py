@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from labkit.errors import LabkitError
 from labkit.files import atomic_path, write_bytes_atomic
@@ -32,6 +32,7 @@ from labkit.report.bank import LANGUAGES, bank, check_data_mode, check_language,
 
 FORMAT = "labkit-answers"  # marks a file as ours; any other content counts as corrupted
 FIGURE_SUFFIXES = (".pdf", ".png", ".jpg")  # what attach() keeps: the PDF for LaTeX, the PNG or JPG for Word
+LOCK_SECONDS = 30  # a save holds the lock for milliseconds; longer means a file system that cannot lock
 
 
 class AnswersFileError(LabkitError):
@@ -121,8 +122,16 @@ class AnswerStore:
     def _locked(self) -> Iterator[None]:
         """Hold an exclusive lock on ``<file>.lock`` (released by the OS even if the process is killed)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(self.path.with_name(self.path.name + ".lock")):
+        lock = FileLock(self.path.with_name(self.path.name + ".lock"), timeout=LOCK_SECONDS)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise AnswersFileError(f"{lock.lock_file}: still locked after {LOCK_SECONDS} s (a save takes milliseconds): "
+                                   "is this folder on a file system without locks? Nothing was saved") from None
+        try:
             yield
+        finally:
+            lock.release()
 
     def _newest_backup(self) -> tuple[Path, bytes, dict[str, Any]] | None:
         for n in range(1, self.backups + 1):
