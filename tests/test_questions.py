@@ -62,6 +62,22 @@ def test_bank_errors_name_the_file_and_entry(tmp_path):
         load_bank(broken)
 
 
+def test_texts_that_name_the_data_take_it_from_the_data_mode(tmp_path):
+    b = bank()
+    assert b.recorded_modes() == ["quick", "voxceleb"]
+    text = b.question("s2_q2").text
+    assert b.fill(text["en"], "quick", "en") == "EER (%) of the pretrained model on the test trials (synthetic corpus, test speakers)."
+    assert b.fill(text["es"], "voxceleb", "es") == "EER (%) del modelo preentrenado sobre los trials de test (VoxCeleb1-O test)."
+    assert "VoxCeleb" not in b.fill(text["en"], None, "en")  # never recorded: no data set is claimed
+    named = [q.id for q in b.questions if "VoxCeleb" in q.text["en"] + q.text["es"]]
+    assert named == ["s1_q2"]  # only the question about the dataset itself names it; the others use the mode
+    assert not [e for e in b.evidence.values() if "VoxCeleb" in e.caption["en"] + e.caption["es"]]
+    broken = tmp_path / "bank.yaml"
+    broken.write_text(BANK_FILE.read_text(encoding="utf-8").replace("({test_set}).", "({test_sets}).", 1), encoding="utf-8")
+    with pytest.raises(LabkitError, match=r"bank.yaml: evidence fig_det_pretrained \(en\): unknown placeholder 'test_sets'"):
+        load_bank(broken)
+
+
 def test_values_are_checked_against_the_question_kind():
     b = bank()
     assert parse_value(b.question("s2_q2"), "3,25") == 3.25  # Spanish decimal comma

@@ -25,6 +25,7 @@ LANGUAGES = ("es", "en")
 KINDS = ("text", "number", "choice")
 EVIDENCE_KINDS = ("figure", "table")
 UNKNOWN_MODE = "unknown"  # answers saved without a data mode (set_info(data_mode=...) was never called)
+ANY_MODE = "any"  # texts written before the mode is known (the notebooks' question cells) name both data sets
 MODE_FIELDS = ("name", "train_set", "test_set", "models")  # what each data mode of the bank defines
 _SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: no UTF-8 file can hold one alone
 
@@ -69,8 +70,13 @@ class Bank:
                 return question
         raise KeyError(f"no question {qid!r}; the questions are {', '.join(q.id for q in self.questions)}")
 
+    def recorded_modes(self) -> list[str]:
+        """The data modes an answers file can record ("quick", "voxceleb")."""
+        return [mode for mode in self.data_modes if mode not in (UNKNOWN_MODE, ANY_MODE)]
+
     def fill(self, text: str, data_mode: str | None, language: str) -> str:
-        """``text`` with ``{train_set}``/``{test_set}`` named for ``data_mode`` (None: not recorded)."""
+        """``text`` with ``{train_set}``/``{test_set}`` named for ``data_mode`` (None: not recorded;
+        "any": both data sets, for a text written before the mode is known)."""
         mode = self.data_modes[data_mode or UNKNOWN_MODE]
         return text.format(train_set=mode["train_set"][language], test_set=mode["test_set"][language])
 
@@ -108,8 +114,9 @@ def load_bank(path: str | Path = BANK_FILE) -> Bank:
         if not isinstance(fields, dict) or set(fields) != set(MODE_FIELDS):
             raise LabkitError(f"{path}: data mode {mode}: expected the fields {', '.join(MODE_FIELDS)}")
         data_modes[mode] = {field: _bilingual(fields[field], f"{path}: data_modes.{mode}.{field}") for field in MODE_FIELDS}
-    if UNKNOWN_MODE not in data_modes:
-        raise LabkitError(f"{path}: data_modes needs an entry {UNKNOWN_MODE!r} (answers that never recorded their mode)")
+    if not {UNKNOWN_MODE, ANY_MODE} <= set(data_modes):
+        raise LabkitError(f"{path}: data_modes needs the entries {UNKNOWN_MODE!r} (answers that never recorded their "
+                          f"mode) and {ANY_MODE!r} (texts written before the mode is known)")
     sessions = {int(key): _bilingual(value, f"{path}: sessions.{key}") for key, value in raw["sessions"].items()}
     evidence = {}
     for eid, entry in raw["evidence"].items():
@@ -154,9 +161,8 @@ def check_language(language: str) -> str:
 
 def check_data_mode(data_mode: str) -> str:
     """``data_mode`` if the bank knows it ("quick" or "voxceleb"); a clear error otherwise."""
-    if data_mode not in bank().data_modes or data_mode == UNKNOWN_MODE:
-        known = [mode for mode in bank().data_modes if mode != UNKNOWN_MODE]
-        raise LabkitError(f"data_mode must be one of {known}, got {data_mode!r}")
+    if data_mode not in bank().recorded_modes():
+        raise LabkitError(f"data_mode must be one of {bank().recorded_modes()}, got {data_mode!r}")
     return data_mode
 
 

@@ -74,8 +74,8 @@ def _shape_problem(content: Any) -> str | None:
         return 'info.students: expected a list of {"name": text, "id": text}'
     if info.get("language", "es") not in LANGUAGES:
         return f"info.language: expected one of {LANGUAGES}, got {info['language']!r}"
-    if info.get("data_mode") is not None and info["data_mode"] not in bank().data_modes:
-        return f"info.data_mode: expected one of {list(bank().data_modes)}, got {info['data_mode']!r}"
+    if info.get("data_mode") is not None and info["data_mode"] not in bank().recorded_modes():
+        return f"info.data_mode: expected one of {bank().recorded_modes()}, got {info['data_mode']!r}"
     known = {question.id: question for question in bank().questions}
     for qid, entry in content["answers"].items():
         if not isinstance(entry, dict) or "value" not in entry or not isinstance(entry.get("saved", ""), str):
