@@ -476,8 +476,10 @@ def test_set_info_records_the_data_mode(tmp_path, capsys):
     assert questions.store().read()["info"] == {"students": [], "language": "en", "data_mode": "quick"}
     with pytest.raises(LabkitError, match=r"data_mode must be one of \['quick', 'voxceleb'\], got 'vox'"):
         questions.set_info(data_mode="vox")
+    capsys.readouterr()
     table = progress()
     assert "(synthetic corpus, test speakers)" in table.set_index("id").loc["s2_q2", "question"]
+    assert "Data: quick mode: labkit's synthetic corpus (not VoxCeleb)" in capsys.readouterr().out
 
 
 def test_a_lock_that_is_never_released_is_an_error_and_saves_nothing(tmp_path, monkeypatch):

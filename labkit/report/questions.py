@@ -26,7 +26,7 @@ import pandas as pd
 from labkit.errors import LabkitError
 from labkit.files import COLAB_DRIVE
 from labkit.report.bank import bank, check_language, is_answered, parse_value, word_count
-from labkit.report.content import report_items
+from labkit.report.content import data_lines, report_items
 from labkit.report.store import AnswerStore
 
 COLAB_DIR = Path("/content")  # the Colab VM's local disk: wiped when the runtime is recycled
@@ -131,4 +131,6 @@ def progress(answers: AnswerStore | None = None, language: str | None = None) ->
     print(f"{len(items) - len(missing)}/{len(items)} questions answered")
     print(f"missing answers: {', '.join(missing) or 'none'}")
     print(f"missing figures/tables: {', '.join(evidence) or 'none'}")
+    (label, data), _ = data_lines(content, language)
+    print(f"{label}: {data}")  # what the report will say the results come from
     return table
