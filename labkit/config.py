@@ -285,10 +285,13 @@ def _validate_model(cfg: ExperimentConfig) -> None:
     """Architecture options that the chosen ``model.arch`` has."""
     model, frontend = cfg.model, cfg.model.frontend
     if model.arch == "resnet":
-        from labkit.models.resnet import ARCHITECTURES  # imported here: the config module stays light
+        from labkit.models.resnet import ARCHITECTURES, SE_REDUCTION  # imported here: the config module stays light
 
         if model.depth not in ARCHITECTURES:
             raise ConfigError(f"model.depth: expected one of {sorted(ARCHITECTURES)} for a ResNet, got {model.depth}")
+        if model.squeeze_excitation and model.width < SE_REDUCTION:
+            raise ConfigError(f"model.width: squeeze-excitation divides the channels by {SE_REDUCTION}, so it needs a width of "
+                              f"at least {SE_REDUCTION}, got {model.width}")
         return
     if model.pooling != "tstp" or model.plain or model.squeeze_excitation:
         raise ConfigError("model.arch=xvector: the x-vector always uses statistics pooling and no residual blocks; "

@@ -55,11 +55,14 @@ def stride_mask(mask: Tensor | None, stride: int) -> Tensor | None:
     return mask if mask is None or stride == 1 else mask[..., ::stride]
 
 
+SE_REDUCTION = 8  # the squeeze-excitation bottleneck has channels / 8 units
+
+
 class SqueezeExcitation(nn.Module):
     """Channel gate: average each channel over frequency and (valid) time, pass through a bottleneck MLP and a
     sigmoid, and rescale the channels by the result."""
 
-    def __init__(self, channels: int, reduction: int = 8) -> None:
+    def __init__(self, channels: int, reduction: int = SE_REDUCTION) -> None:
         super().__init__()
         self.fc = nn.Sequential(
             nn.Linear(channels, channels // reduction),
