@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -103,8 +104,6 @@ def training_device(name: str, local_rank: int) -> torch.device:
 
 def check_sample_rate(path: str, expected: int) -> None:
     """The model's front-end expects ``expected`` Hz: the training audio must have that rate (checked on one file)."""
-    import soundfile as sf
-
     try:
         rate = sf.info(path).samplerate
     except (RuntimeError, OSError) as error:  # soundfile raises LibsndfileError (a RuntimeError) on non-audio
@@ -413,7 +412,7 @@ def train(
         checkpoint, path = found
         forced = check_resumable(checkpoint, path, cfg, world_size)
         fit_state_dict(net, checkpoint["net"], path, f"the {cfg.model.arch} and {cfg.loss.kind} loss of this config")
-        if checkpoint["config"]["optim"]["name"] == cfg.optim.name:
+        if checkpoint["config"]["optim"]["name"] == cfg.optim.name:  # another optimiser (forced) starts afresh
             load_optimizer_state(optimizer, net, checkpoint["optimizer"], path)
         if checkpoint["scaler"] and scaler.is_enabled():  # empty when saved without fp16
             scaler.load_state_dict(checkpoint["scaler"])
