@@ -168,6 +168,26 @@ def test_a_forced_resume_with_a_loss_of_other_weights_is_one_line(capsys, run_co
 
 
 @pytest.mark.slow
+def test_a_checkpoint_of_another_number_of_processes_needs_force_resume(capsys, finished, tmp_path):
+    """Step 2 of a run on 2 processes saw 2 x 2 batches of 8: the whole epoch of 32 utterances for 1 process."""
+    import torch
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished, run_dir)
+    (run_dir / "checkpoints" / "step00000004.pt").unlink()
+    checkpoint = torch.load(run_dir / "checkpoints" / "step00000002.pt", weights_only=True)
+    torch.save({**checkpoint, "world_size": 2}, run_dir / "checkpoints" / "step00000002.pt")
+    config = save_config(tiny_config(Path(finished_root(finished)), run_dir, "run.epochs=1"), tmp_path / "c.yaml")
+    before = snapshot(run_dir)
+    code, _, err = run_train(capsys, "--config", str(config))
+    assert "step00000002.pt was trained with 2 process(es) (now 1)" in one_line_error(code, err)
+    assert snapshot(run_dir) == before
+    code, out, _ = run_train(capsys, "--config", str(config), "--force-resume")
+    assert code == 0 and "(step 2, epoch 0, batch 4); forced, with new values: 2 process(es) (now 1)" in out
+    assert history_steps(run_dir) == [1, 2]  # the epoch was done: nothing left to train
+
+
+@pytest.mark.slow
 def test_resume_given_a_model_or_a_truncated_file_is_one_line(capsys, run_copy):
     run_dir, config = run_copy
     before = snapshot(run_dir)
