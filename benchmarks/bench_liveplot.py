@@ -6,7 +6,7 @@ logging every step (the worst case), twice in this run: with a plot that redraws
 old behaviour, the baseline) and with LivePlot's throttle. It prints the time spent plotting as a
 share of the training time for both, and exits 1 when the throttled share is over the target.
 
-    python benchmarks/bench_liveplot.py [--minutes 1]
+    python benchmarks/bench_liveplot.py [--minutes 2]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def plotting_share(root: Path, out_dir: Path, minutes: float, plot: LivePlot) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=1.0, help="training time of each run (default: %(default)s)")
+    parser.add_argument("--minutes", type=float, default=2.0, help="training time of each run (default: %(default)s)")
     args = parser.parse_args()
     matplotlib.use("Agg")
     torch.set_num_threads(2)
