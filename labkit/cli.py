@@ -215,7 +215,8 @@ def _add_download(commands: argparse._SubParsersAction) -> None:
 
         if not args.assets:
             for name, asset in load_registry().items():
-                print(f"{name:24} {human_size(asset.total_bytes) if asset.total_bytes else 'size ?':>8}  {asset.description}")
+                size = human_size(asset.total_bytes) if asset.total_bytes else "size ?"
+                print(f"{name:24} {size:>8}  {', '.join(asset.revisions):34}  {asset.description}")
             return 0
         options = FetchOptions(sources=tuple(args.source), key=args.key, drive_cache=args.drive_cache)
         try:
@@ -242,7 +243,8 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--hours", type=float, help="seeded choice: hours of audio")
     parser.add_argument("--speakers", type=int, help="seeded choice: number of speakers")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sets", nargs="+", default=["train", "val"], help="sets of a list to keep")
+    parser.add_argument("--sets", nargs="+", default=["train"],
+                        help="sets of a list to keep: train (default, the ~100 h); add val for the validation speakers")
     parser.add_argument("--parts-dir", default="", help="folder with vox2_dev_aac_parta{a..h} (default: read remotely)")
     parser.add_argument("--source", choices=["hf", "kaist"], default="hf", help="remote source of the parts")
     parser.add_argument("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)")
@@ -276,11 +278,12 @@ def _add_pack(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--subset", required=True, help="output folder of labkit subset")
     parser.add_argument("--checkpoint", required=True, help="pretrained checkpoint file or folder")
     parser.add_argument("--hf-repo", default="", help="Hugging Face dataset repo the archives will be uploaded to")
+    parser.add_argument("--hf-revision", default="", help="commit hash of that upload (sources are pinned to commits)")
 
     def run(args: argparse.Namespace) -> int:
         from labkit.data.labpack import pack
 
-        print(pack(args.out, args.vox1_test, args.trials, args.subset, args.checkpoint, args.hf_repo))
+        print(pack(args.out, args.vox1_test, args.trials, args.subset, args.checkpoint, args.hf_repo, args.hf_revision))
         return 0
 
     parser.set_defaults(func=run)

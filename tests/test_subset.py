@@ -222,7 +222,8 @@ def test_lab_pack_round_trip_through_the_registry(vox2_like, tmp_path):
     checkpoint = tmp_path / "resnet34.pt"
     checkpoint.write_bytes(rng.bytes(5000))
 
-    text = pack(tmp_path / "pack", vox1, trials, tmp_path / "subset", checkpoint, hf_repo="course/labpack", progress=False)
+    text = pack(tmp_path / "pack", vox1, trials, tmp_path / "subset", checkpoint, hf_repo="course/labpack",
+                hf_revision="0123456789abcdef0123456789abcdef01234567", progress=False)
     entries = __import__("yaml").safe_load(text)
     with zipfile.ZipFile(tmp_path / "pack" / "labpack_vox2_subset.zip") as zf:
         names = sorted(n.split("/", 1)[1] for n in zf.namelist())

@@ -26,18 +26,19 @@ import yaml
 from tqdm.auto import tqdm
 
 from labkit.data.download import file_hashes
-from labkit.data.registry import get_asset
+from labkit.data.registry import COMMIT, get_asset
 from labkit.files import atomic_path, write_text_atomic
 
 MANIFEST = "MANIFEST.tsv"
 CHUNK = 1 << 20
+LEFTOVERS = (".part", ".part.json", ".gdown", ".verified", ".mismatch", ".mismatch.json")  # download bookkeeping, not data
 DATASET_FOLDERS = ("wav", "meta")  # what a prepared dataset is; downloads/, markers and partial files are not
 
 
 def _files_under(folder: Path) -> list[Path]:
-    """Finished files below ``folder``: no manifest, no hidden temporary files, no ``.part`` downloads."""
+    """Finished files below ``folder``: no manifest, no hidden temporary files, no download leftovers."""
     return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.name != MANIFEST and not p.name.startswith(".") and p.suffix != ".part")
+                  if p.is_file() and p.name != MANIFEST and not p.name.startswith(".") and not p.name.endswith(LEFTOVERS))
 
 
 def dataset_files(root: Path) -> list[Path]:
@@ -111,8 +112,17 @@ def build_pack(out_dir: str | Path, vox1_test: str | Path, trials: str | Path, s
     return description
 
 
-def registry_entries(description: dict, hf_repo: str = "") -> str:
-    """The ``assets.yaml`` entries of a built pack (Drive ids left empty, to be filled after upload)."""
+def _check_pinned(hf_repo: str, hf_revision: str) -> None:
+    """A Hugging Face source is pinned to a commit (never a branch): refuse a repo without one."""
+    if hf_repo and not COMMIT.fullmatch(hf_revision):
+        raise ValueError(f"--hf-repo needs --hf-revision: the commit hash (40 hex digits) of the upload, got {hf_revision!r}")
+
+
+def registry_entries(description: dict, hf_repo: str = "", hf_revision: str = "") -> str:
+    """The ``assets.yaml`` entries of a built pack (Drive ids left empty, to be filled after upload).
+
+    ``hf_repo`` adds a Hugging Face source pinned to ``hf_revision``, the commit of the upload."""
+    _check_pinned(hf_repo, hf_revision)
     about = {"labpack_vox1_test.zip": ("VoxCeleb1 test audio + veri_test2.txt (course lab pack)", "voxceleb1_test"),
              "labpack_vox2_subset.zip": ("~100 h VoxCeleb2 training subset as 16 kHz wav (course lab pack)", "voxceleb2_dev"),
              "labpack_model.zip": ("pretrained checkpoint (course lab pack)", "wespeaker_resnet34")}
@@ -121,7 +131,7 @@ def registry_entries(description: dict, hf_repo: str = "") -> str:
         text, origin = about[archive["name"]]
         sources = [{"drive": {archive["name"]: ""}}]
         if hf_repo:
-            sources.append({"hf": {"repo": hf_repo, "type": "dataset", "revision": "main", "path": "{file}"}})
+            sources.append({"hf": {"repo": hf_repo, "type": "dataset", "revision": hf_revision, "path": "{file}"}})
         entries[archive["name"].removesuffix(".zip")] = {
             "description": text,
             "files": [{k: archive[k] for k in ("name", "size", "md5", "sha256")}],
@@ -162,6 +172,7 @@ def verify_dir(root: str | Path, quick: bool = False, progress: bool = True) -> 
 
 
 def pack(out_dir: str | Path, vox1_test: str | Path, trials: str | Path, subset: str | Path, checkpoint: str | Path,
-         hf_repo: str = "", progress: bool = True) -> str:
+         hf_repo: str = "", hf_revision: str = "", progress: bool = True) -> str:
     """``labkit pack``: build the pack and return the registry entries to paste after uploading it."""
-    return registry_entries(build_pack(out_dir, vox1_test, trials, subset, checkpoint, progress), hf_repo)
+    _check_pinned(hf_repo, hf_revision)  # before hours of packing, not after
+    return registry_entries(build_pack(out_dir, vox1_test, trials, subset, checkpoint, progress), hf_repo, hf_revision)

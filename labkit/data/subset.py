@@ -43,8 +43,11 @@ PUBLISHED_LISTS = {  # name -> file of the "vaessen_subsets" asset
 }
 
 
-def read_subset_list(path: str | Path, sets: Sequence[str] = ("train", "val")) -> dict[str, str]:
-    """``{idXXXXX/<video>/<nnnnn>: set name}`` of a published list (``utterance_key;shard_dix;set_name``)."""
+def read_subset_list(path: str | Path, sets: Sequence[str] = ("train",)) -> dict[str, str]:
+    """``{idXXXXX/<video>/<nnnnn>: set name}`` of a published list (``utterance_key;shard_dix;set_name``).
+
+    The published lists hold the ~100 h of ``train`` rows and, on held-out speakers, ``val`` rows:
+    only ``train`` by default; ``sets=("train", "val")`` adds the validation speakers."""
     path = Path(path)
     keys = {}
     with open(path, newline="", encoding="utf-8") as f:
@@ -233,7 +236,7 @@ def prepare_subset(
     hours: float | None = None,
     speakers: int | None = None,
     seed: int = 0,
-    sets: Sequence[str] = ("train", "val"),
+    sets: Sequence[str] = ("train",),
     parts_dir: str = "",
     source: str = "hf",
     key: str = "",
