@@ -244,7 +244,7 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--speakers", type=int, help="seeded choice: number of speakers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sets", nargs="+", default=["train"],
-                        help="sets of a list to keep: train (default, the ~100 h); add val for the validation speakers")
+                        help="sets of a list to keep: train (default, the ~100 h); add val for its held-out validation utterances")
     parser.add_argument("--parts-dir", default="", help="folder with vox2_dev_aac_parta{a..h} (default: read remotely)")
     parser.add_argument("--source", choices=["hf", "kaist"], default="hf", help="remote source of the parts")
     parser.add_argument("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)")

@@ -8,6 +8,7 @@ either the old file or the new one, never a mixture.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -59,3 +60,12 @@ def write_bytes_atomic(path: str | Path, data: bytes, fsync: bool = False) -> Pa
     with atomic_path(path, fsync=fsync) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """The SHA-256 of a file as hex, read in ``chunk``-byte pieces (memory stays flat for any size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(chunk), b""):
+            digest.update(piece)
+    return digest.hexdigest()

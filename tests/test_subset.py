@@ -66,7 +66,7 @@ def test_remote_subset_reads_under_20_percent_and_converts(vox2_like, tmp_path):
     chosen = sorted(tones)[::10]  # 10% of the utterances, spread over the archive
     with FileServer() as server:
         urls = [server.add(f"/vox2_dev_aac_parta{chr(97 + i)}", part) for i, part in enumerate(split(whole, 3))]
-        summary = extract_subset(urls, tmp_path / "vox2", chosen, progress=False)
+        summary = extract_subset(urls, tmp_path / "vox2", chosen, progress=False, max_gap=0)  # no gap merged: exact ranges
         sent = sum(server.sent.values())
     assert sent == summary["bytes_fetched"] and sent < 0.2 * len(whole), (sent, len(whole))
     assert summary["utterances"] == len(chosen) == 6
@@ -185,8 +185,9 @@ def test_seeded_choice_by_hours_and_speakers():
 def test_published_lists(fixtures_dir, tmp_path):
     path = fixtures_dir / "voxceleb" / "subsets" / "tiny_few_utterance_list.csv"
     keys = read_subset_list(path)
-    assert len(keys) == 49_999 and len({k.split("/")[0] for k in keys}) == 100
-    assert len(read_subset_list(path, sets=("train",))) == 49_400
+    assert len(keys) == 49_400 and len({k.split("/")[0] for k in keys}) == 100  # train rows by default
+    val = read_subset_list(path, sets=("val",))
+    assert len(val) == 599 and not set(val) & set(keys)
     bad = tmp_path / "bad.csv"
     bad.write_text("utterance_key;shard_dix;set_name\nid00001/abc/00001;0;train\nid00001;0\n")
     with pytest.raises(ValueError, match=f"{bad}:3: expected"):
@@ -286,7 +287,7 @@ def test_prepare_subset_from_a_parts_folder_and_a_list_file(vox2_like, tmp_path,
     summary = prepare_subset(tmp_path / "out", list_file=str(listing), sets=["train"], parts_dir=str(tmp_path), progress=False)
     assert summary["utterances"] == 2
     assert sorted(p.stem for p in (tmp_path / "out" / "wav").rglob("*.wav")) == sorted(k.split("/")[-1] for k in chosen[::2])
-    prepare_subset(tmp_path / "both", list_file=str(listing), parts_dir=str(tmp_path), progress=False)
+    prepare_subset(tmp_path / "both", list_file=str(listing), sets=["train", "val"], parts_dir=str(tmp_path), progress=False)
     speaker = chosen[0].split("/")[0]
     assert (tmp_path / "both" / "meta" / "train_list.txt").read_text().splitlines() == [f"{speaker} {k}.wav" for k in chosen[::2]]
     assert (tmp_path / "both" / "meta" / "val_list.txt").read_text().splitlines() == [f"{speaker} {k}.wav" for k in chosen[1::2]]
@@ -296,3 +297,21 @@ def test_prepare_subset_from_a_parts_folder_and_a_list_file(vox2_like, tmp_path,
     monkeypatch.delenv("LABKIT_KAIST_KEY", raising=False)
     with pytest.raises(ValueError, match="KAIST mirror needs your key"):
         prepare_subset(tmp_path / "out3", list_file=str(listing), source="kaist", progress=False)
+
+
+def test_pack_leaves_out_download_bookkeeping(tmp_path):
+    from labkit.data.labpack import build_pack
+
+    for folder in ("vox1/wav/id10270/v", "subset/wav/id00001/v", "subset/meta"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "vox1/wav/id10270/v/00001.wav").write_bytes(b"wav")
+    (tmp_path / "subset/wav/id00001/v/00001.wav").write_bytes(b"wav")
+    (tmp_path / "trials.txt").write_text("1 a b\n")
+    model = tmp_path / "wespeaker_resnet34"
+    (model / ".hf" / "sub").mkdir(parents=True)
+    for name in ("avg_model.pt", "config.yaml", "avg_model.pt.verified", "config.yaml.part.json", "avg_model.pt.part",
+                 "x.gdown", "y.mismatch", "y.mismatch.json", ".hf/sub/avg_model.pt.metadata"):
+        (model / name).write_text(name)
+    build_pack(tmp_path / "pack", tmp_path / "vox1", tmp_path / "trials.txt", tmp_path / "subset", model, progress=False)
+    with zipfile.ZipFile(tmp_path / "pack" / "labpack_model.zip") as zf:
+        assert sorted(zf.namelist()) == [f"checkpoints/wespeaker_resnet34/{n}" for n in ("MANIFEST.tsv", "avg_model.pt", "config.yaml")]

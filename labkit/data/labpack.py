@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from labkit.data.download import file_hashes
 from labkit.data.registry import COMMIT, get_asset
-from labkit.files import atomic_path, write_text_atomic
+from labkit.files import atomic_path, sha256_file, write_text_atomic
 
 MANIFEST = "MANIFEST.tsv"
 CHUNK = 1 << 20
@@ -36,9 +36,10 @@ DATASET_FOLDERS = ("wav", "meta")  # what a prepared dataset is; downloads/, mar
 
 
 def _files_under(folder: Path) -> list[Path]:
-    """Finished files below ``folder``: no manifest, no hidden temporary files, no download leftovers."""
+    """Finished files below ``folder``: no manifest, nothing hidden (temporary files), no download leftovers."""
     return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.name != MANIFEST and not p.name.startswith(".") and not p.name.endswith(LEFTOVERS))
+                  if p.is_file() and p.name != MANIFEST and not p.name.endswith(LEFTOVERS)
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))  # .tmp files, .hf/ staging
 
 
 def dataset_files(root: Path) -> list[Path]:
@@ -55,8 +56,7 @@ def write_manifest(root: str | Path, progress: bool = True) -> Path:
     root = Path(root)
     rows = []
     for path in tqdm(dataset_files(root), desc=f"sha256 {root.name}", unit="file", disable=not progress, leave=False):
-        hashes = file_hashes(path)
-        rows.append((path.relative_to(root).as_posix(), hashes["size"], hashes["sha256"]))
+        rows.append((path.relative_to(root).as_posix(), path.stat().st_size, sha256_file(path)))
     return write_text_atomic(root / MANIFEST, _manifest_text(rows))
 
 
@@ -166,7 +166,7 @@ def verify_dir(root: str | Path, quick: bool = False, progress: bool = True) -> 
             problems.append(f"{name}: missing")
         elif path.stat().st_size != size:
             problems.append(f"{name}: size {path.stat().st_size} != {size}")
-        elif not quick and file_hashes(path)["sha256"] != sha256:
+        elif not quick and sha256_file(path) != sha256:
             problems.append(f"{name}: sha256 differs")
     return problems
 
