@@ -443,11 +443,16 @@ def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOpti
 
 def _hf_download(source: Source, final: Path, expected: AssetFile, origin: str, timeout: float) -> Path:
     """A Hugging Face file through ``huggingface_hub`` (token, retries, resume), then labkit's own checks."""
+    staging = final.parent / ".hf"
     try:
-        landed = hub_download(source, expected.name, final.parent / ".hf", timeout)  # resumable pieces stay in .hf/
+        landed = hub_download(source, expected.name, staging, timeout)  # resumable pieces stay in .hf/
     except (OSError, PermanentError) as error:
         raise DownloadError(str(error)) from None
-    return _publish(landed, final, _Hashes().feed_file(landed), expected, origin)
+    try:
+        return _publish(landed, final, _Hashes().feed_file(landed), expected, origin)
+    finally:
+        if not any(staging.rglob("*.incomplete")):  # keep only what a rerun would resume
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _adopt(final: Path, expected: AssetFile) -> Path:

@@ -8,6 +8,8 @@ are limited per IP address: a token raises the limit, and a 401/403 says so in o
 
 from __future__ import annotations
 
+import socket
+import urllib.parse
 from pathlib import Path
 
 from labkit.data.http import PermanentError, failure
@@ -39,6 +41,10 @@ def hub_download(source: Source, file: str, folder: Path, timeout: float = 60.0)
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     where = f"{source.repo}@{source.revision[:12]}/{source.repo_path(file)}"
+    try:  # huggingface_hub retries an unreachable host for ~20 s; a name that does not resolve fails now
+        socket.getaddrinfo(urllib.parse.urlsplit(source.endpoint).hostname, None)
+    except OSError as error:
+        raise PermanentError(failure(error, source.endpoint) or f"{source.endpoint}: {error}") from None
     try:
         return Path(hf_hub_download(source.repo, source.repo_path(file), repo_type=source.repo_type,
                                     revision=source.revision, local_dir=folder, endpoint=source.endpoint,
