@@ -250,6 +250,8 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)")
     parser.add_argument("--workers", type=int, default=2, help="parallel AAC -> wav conversions")
     parser.add_argument("--dest", default="", help="output folder (default: voxceleb2_subset in /content/data on Colab, ./data)")
+    parser.add_argument("--drive-cache", default="", help="folder on the mounted Drive: restore from / keep the subset there")
+    parser.add_argument("--persist", action="store_true", help="keep the finished subset in the Drive cache as one archive")
 
     def run(args: argparse.Namespace) -> int:
         from labkit.data.archives import NotEnoughSpace
@@ -258,7 +260,8 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
 
         try:
             summary = prepare_subset(args.dest, args.list_name, args.list_file, args.hours, args.speakers, args.seed,
-                                     args.sets, args.parts_dir, args.source, args.key, args.workers)
+                                     args.sets, args.parts_dir, args.source, args.key, args.workers,
+                                     drive_cache=args.drive_cache, persist=args.persist)
         except (DownloadError, NotEnoughSpace, ValueError) as error:
             print(f"labkit subset: {error}", file=sys.stderr)
             return 1

@@ -125,3 +125,20 @@ def test_a_new_vm_restores_from_drive_without_any_download(mirror, tmp_path, cap
     assert len(mirror.log) == first
     assert sorted(p.name for p in (tmp_path / "vm2" / "voxceleb1" / "wav").rglob("*.wav")) == \
         sorted(p.name for p in (tmp_path / "vm1" / "voxceleb1" / "wav").rglob("*.wav"))
+
+
+def test_the_prepared_subset_restores_from_drive_on_a_new_vm(mirror, tmp_path, capsys):
+    from labkit.data.labpack import verify_dir
+
+    drive = tmp_path / "drive"
+    first = prepare_subset(tmp_path / "vm1" / "voxceleb2_subset", list_name="tiny_few", source="hf", progress=False,
+                           drive_cache=str(drive), persist=True)
+    assert sorted(p.name for p in drive.iterdir()) == ["voxceleb2_subset.zip"]  # one archive on Drive, not many files
+    requests = len(mirror.log)
+    second = prepare_subset(tmp_path / "vm2" / "voxceleb2_subset", list_name="tiny_few", source="hf", progress=False,
+                            drive_cache=str(drive))
+    assert len(mirror.log) == requests  # nothing downloaded
+    assert (second["utterances"], second["speakers"]) == (first["utterances"], first["speakers"])
+    assert abs(second["hours"] - first["hours"]) < 1e-9 and second["restore_seconds"] >= 0
+    assert "restored voxceleb2_subset from" in capsys.readouterr().out
+    assert verify_dir(tmp_path / "vm2" / "voxceleb2_subset", progress=False) == []

@@ -403,7 +403,10 @@ def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOpti
     cached = drive_cache_dir(options.drive_cache) / expected.name
     if "drive-mount" in options.sources and cached.is_file():
         try:
-            return copy_verified(cached, final, expected, options.progress)
+            started = time.perf_counter()
+            restored = copy_verified(cached, final, expected, options.progress)
+            print(f"restored {expected.name} from {cached.parent} in {time.perf_counter() - started:.1f} s (no download)")
+            return restored
         except DownloadError as error:
             notes.append(str(error))
     refused = mismatched_origins(final)  # sources that delivered a wrong file before: not asked again

@@ -19,12 +19,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import time
 import zipfile
 from pathlib import Path
 
 import yaml
 from tqdm.auto import tqdm
 
+from labkit.data.archives import safe_extract
 from labkit.data.download import file_hashes
 from labkit.data.registry import COMMIT, get_asset
 from labkit.files import atomic_path, sha256_file, write_text_atomic
@@ -61,18 +63,21 @@ def write_manifest(root: str | Path, progress: bool = True) -> Path:
 
 
 def _add_folder(zf: zipfile.ZipFile, sources: dict[str, Path], top: str, bar: tqdm) -> int:
-    """Add ``{path inside top: file on disk}`` to the zip, hashing each file once; then top/MANIFEST.tsv."""
+    """Add ``{path inside top: file on disk}`` to the zip, hashing each file once; then top/MANIFEST.tsv.
+
+    ``top=""`` puts the files at the root of the zip."""
+    prefix = f"{top}/" if top else ""
     rows = []
     for name, src in sorted(sources.items()):
         digest, size = hashlib.sha256(), 0
-        with open(src, "rb") as fin, zf.open(f"{top}/{name}", "w", force_zip64=True) as fout:
+        with open(src, "rb") as fin, zf.open(f"{prefix}{name}", "w", force_zip64=True) as fout:
             for chunk in iter(lambda: fin.read(CHUNK), b""):
                 fout.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
                 bar.update(len(chunk))
         rows.append((name, size, digest.hexdigest()))
-    zf.writestr(f"{top}/{MANIFEST}", _manifest_text(rows))
+    zf.writestr(f"{prefix}{MANIFEST}", _manifest_text(rows))
     return len(rows)
 
 
@@ -176,3 +181,42 @@ def pack(out_dir: str | Path, vox1_test: str | Path, trials: str | Path, subset:
     """``labkit pack``: build the pack and return the registry entries to paste after uploading it."""
     _check_pinned(hf_repo, hf_revision)  # before hours of packing, not after
     return registry_entries(build_pack(out_dir, vox1_test, trials, subset, checkpoint, progress), hf_repo, hf_revision)
+
+
+# ---------------------------------------------------------------- a prepared dataset kept on Drive between sessions
+
+
+def persist_dataset(root: str | Path, drive_cache: str | Path, progress: bool = True) -> Path:
+    """Keep a prepared dataset (``wav/``, ``meta/``) as one stored zip ``<name>.zip`` in ``drive_cache``.
+
+    One archive, not 100,000 small files on the Drive mount (which is slow per file); written
+    to a temporary name and renamed. An archive already holding the same manifest is kept.
+    """
+    root, drive_cache = Path(root), Path(drive_cache)
+    archive = drive_cache / f"{root.name}.zip"
+    manifest = (root / MANIFEST).read_text(encoding="utf-8") if (root / MANIFEST).is_file() else None
+    if manifest is not None and archive.is_file():
+        with zipfile.ZipFile(archive) as zf:
+            if MANIFEST in zf.namelist() and zf.read(MANIFEST).decode("utf-8") == manifest:
+                return archive
+    files = {p.relative_to(root).as_posix(): p for p in dataset_files(root)}
+    drive_cache.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=sum(p.stat().st_size for p in files.values()), unit="B", unit_scale=True,
+              desc=f"Drive {archive.name}", disable=not progress) as bar:
+        _write_archive(archive, "", files, bar)
+    return archive
+
+
+def restore_dataset(root: str | Path, drive_cache: str | Path, progress: bool = True) -> float | None:
+    """Unpack ``<name>.zip`` from ``drive_cache`` into ``root`` and check it; return the seconds it took (None: no copy)."""
+    root, archive = Path(root), Path(drive_cache) / f"{Path(root).name}.zip"
+    if not archive.is_file():
+        return None
+    started = time.perf_counter()
+    safe_extract(archive, root, progress=progress)
+    problems = verify_dir(root, quick=True, progress=False)
+    if problems:
+        raise ValueError(f"{archive}: restored copy is incomplete ({problems[0]}, ...); delete it and prepare the data again")
+    seconds = time.perf_counter() - started
+    print(f"restored {root.name} from {archive} in {seconds:.1f} s (no download)")
+    return seconds

@@ -30,10 +30,11 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from labkit.data.archives import MultiPartFile, ensure_free_space, human_size
-from labkit.data.download import KAIST_KEY_ENV, FetchOptions, default_data_root, fetch, refuse_drive_mount, source_kind
+from labkit.data.download import (KAIST_KEY_ENV, FetchOptions, default_data_root, drive_cache_dir, fetch, refuse_drive_mount,
+                                  source_kind)
 from labkit.data.http import RATE_LIMIT_WAIT, RemoteParts
 from labkit.data.hub import TOKEN_HINT, auth_headers
-from labkit.data.labpack import write_manifest
+from labkit.data.labpack import MANIFEST, persist_dataset, restore_dataset, write_manifest
 from labkit.data.registry import get_asset
 from labkit.files import atomic_path, write_text_atomic
 
@@ -209,15 +210,19 @@ def extract_subset(
     _write_meta(out_dir, rows)
     write_manifest(out_dir, progress)
     return {
-        "utterances": len(rows),
-        "speakers": len({r["speaker"] for r in rows}),
-        "hours": sum(r["duration"] for r in rows) / 3600,
+        **_summary(rows),
         "bytes_fetched": raw.bytes_fetched if remote else 0,
         "archive_bytes": raw.size,
         "http_requests": raw.requests if remote else 0,
         "planned_requests": planned,
         "naive_requests": len(todo) if remote else 0,
     }
+
+
+def _summary(rows: list[dict]) -> dict:
+    """Utterances, speakers and hours of manifest rows."""
+    return {"utterances": len(rows), "speakers": len({r["speaker"] for r in rows}),
+            "hours": sum(float(r["duration"]) for r in rows) / 3600}
 
 
 def eta_line(audio_done: float, wall: float, audio_left: float) -> str:
@@ -277,17 +282,27 @@ def prepare_subset(
     workers: int = 2,
     progress: bool = True,
     rate_limit_wait: float = RATE_LIMIT_WAIT,
+    drive_cache: str = "",
+    persist: bool = False,
 ) -> dict:
     """``labkit subset``: pick the utterances, find the parts (a local folder or a remote source), extract.
 
     ``list_name`` is one of PUBLISHED_LISTS (fetched and verified like any asset); ``list_file`` a
     local copy; neither means a seeded choice by ``hours``/``speakers``. Without ``parts_dir`` the
     parts are read remotely from ``source`` ("hf" or "kaist") of the ``voxceleb2_dev`` asset.
+
+    A copy kept in the Drive cache (``drive_cache``, $LABKIT_DRIVE_CACHE or MyDrive/labkit_cache) by an
+    earlier ``persist=True`` run is restored instead (one archive: seconds, not a download); ``persist``
+    keeps the result there for the next VM.
     """
     if not (list_name or list_file or hours or speakers):  # all 2,360 h is `labkit download voxceleb2_dev`
         raise ValueError("choose the utterances: --list, --list-file, --hours and/or --speakers")
     dest = Path(dest or default_data_root() / "voxceleb2_subset")
     refuse_drive_mount(dest)
+    cache = drive_cache_dir(drive_cache)
+    if not (dest / MANIFEST).is_file() and (seconds := restore_dataset(dest, cache, progress)) is not None:
+        with open(dest / "meta" / "manifest.csv", newline="", encoding="utf-8") as f:
+            return {**_summary(list(csv.DictReader(f))), "restored_from": str(cache), "restore_seconds": seconds}
     keys = sets_of = None
     if list_name:
         if list_name not in PUBLISHED_LISTS:
@@ -314,5 +329,8 @@ def prepare_subset(
         parts = [remote.url(f.name, key) for f in vox2.files]
         if source == "hf":  # the token raises Hugging Face's per-IP limit; a refusal says how to get one
             remote_options = {"headers": auth_headers(), "denied_hint": TOKEN_HINT, "rate_limit_wait": rate_limit_wait}
-    return extract_subset(parts, dest, keys, hours, speakers, seed, workers, sizes=[f.size for f in vox2.files],
-                          sets=sets_of, progress=progress, remote_options=remote_options)
+    summary = extract_subset(parts, dest, keys, hours, speakers, seed, workers, sizes=[f.size for f in vox2.files],
+                             sets=sets_of, progress=progress, remote_options=remote_options)
+    if persist:
+        summary["kept_on_drive"] = str(persist_dataset(dest, cache, progress))
+    return summary
