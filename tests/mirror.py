@@ -8,7 +8,8 @@ What is built (from labkit's synthetic generator, ``labkit.data.synthetic.make_c
     vox1_test_wav.zip               wav/id1xxxx/<video>/<nnnnn>.wav of the test speakers (VoxCeleb1 test)
     veri_test.txt, veri_test2.txt   their trial list in VoxCeleb's format
     vox2_dev_aac_parta{a..h}        dev/aac/id0xxxx/<video>/<nnnnn>.m4a (AAC via PyAV) as one zip, split raw
-    tiny_*_utterance_list.csv       Vaessen-format lists (utterance_key;shard_dix;set_name), train and val rows
+    tiny_*_utterance_list.csv       Vaessen-format lists (utterance_key;shard_dix;set_name), train and val rows:
+                                    tiny_few = half the speakers, tiny_many_* = every 4th utterance of all
     avg_model[.pt], config.yaml     a WeSpeaker model folder (the shared random-weight fixture; the LM repo has no .pt)
     baseline_*.model                voxceleb_trainer models (the shared fixtures in the published format)
 
@@ -92,8 +93,12 @@ def build_mirror_files(folder: Path, speakers: int = 8, seed: int = 0) -> Path:
     size = len(whole) // len(PARTS) + 1  # `split -b`: raw pieces, only the last one shorter
     for i, name in enumerate(PARTS):
         (files / name).write_bytes(whole[i * size : (i + 1) * size])
-    rows = [f"{k};0;{'val' if i % 4 == 3 else 'train'}\n" for i, k in enumerate(sorted(train))]  # a quarter are val rows
-    for name in ("tiny_few", "tiny_many_low", "tiny_many_high"):
+    speakers_sorted = sorted({k.split("/")[0] for k in train})
+    few = set(speakers_sorted[: len(speakers_sorted) // 2])
+    lists = {"tiny_few": [k for k in sorted(train) if k.split("/")[0] in few],  # all of half the speakers: contiguous
+             "tiny_many_low": sorted(train)[::4], "tiny_many_high": sorted(train)[1::4]}  # every speaker, scattered
+    for name, chosen in lists.items():
+        rows = [f"{k};0;{'val' if i % 4 == 3 else 'train'}\n" for i, k in enumerate(chosen)]  # a quarter are val rows
         (files / f"{name}_utterance_list.csv").write_text("utterance_key;shard_dix;set_name\n" + "".join(rows))
     for name in ("avg_model", "avg_model.pt"):  # the LM repository's name, and the plain one's
         shutil.copyfile(PEERS / "wespeaker_resnet34" / "avg_model.pt", files / name)

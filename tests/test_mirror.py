@@ -84,6 +84,7 @@ def test_subset_over_range_requests_with_a_rate_limit(mirror, mirror_files, tmp_
     assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
     out = capsys.readouterr().out
     assert f"{len(train)} utterances: {summary['planned_requests']} HTTP range requests" in out
+    assert "h of audio: about" in out  # the conversion estimate, before the first conversion
     assert summary["planned_requests"] < summary["naive_requests"] == len(train)
     waited = [t for (method, path, _), t in zip(mirror.log, mirror.times) if "vox2_dev_aac" in path]
     assert waited[1] - waited[0] >= 1.0

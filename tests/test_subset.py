@@ -315,3 +315,10 @@ def test_pack_leaves_out_download_bookkeeping(tmp_path):
     build_pack(tmp_path / "pack", tmp_path / "vox1", tmp_path / "trials.txt", tmp_path / "subset", model, progress=False)
     with zipfile.ZipFile(tmp_path / "pack" / "labpack_model.zip") as zf:
         assert sorted(zf.namelist()) == [f"checkpoints/wespeaker_resnet34/{n}" for n in ("MANIFEST.tsv", "avg_model.pt", "config.yaml")]
+
+
+def test_conversion_estimate_for_tiny_few():
+    from labkit.data.subset import CONVERT_RATE, conversion_estimate
+
+    line = conversion_estimate(112.8 * 3600, workers=1)  # tiny_few's train rows, one worker
+    assert line.startswith("converting 112.8 h of audio: about 28 min with 1 worker(s)") and CONVERT_RATE == 240

@@ -42,7 +42,8 @@ SAMPLE_RATE = 16000
 WAV_BYTES_PER_SECOND = 2 * SAMPLE_RATE  # mono PCM16
 AAC_BYTES_PER_SECOND = 9100  # estimate: 77.5 GB of AAC for ~2,360 h of VoxCeleb2 dev
 BATCH_BYTES = 64 << 20  # bytes fetched (and held in memory) per batch of members
-MAX_GAP = 128 << 10  # members at most this far apart (about one VoxCeleb2 utterance) share one Range request
+CONVERT_RATE = 240  # seconds of audio converted (AAC -> 16 kHz wav) per second by one worker: PyAV 18, a 2-core VM
+MAX_GAP = 64 << 10  # members at most this far apart (under one 8-s VoxCeleb2 utterance) share one Range request
 PUBLISHED_LISTS = {  # name -> file of the "vaessen_subsets" asset
     "tiny_few": "tiny_few_utterance_list.csv",
     "tiny_many_low": "tiny_many_low_utterance_list.csv",
@@ -194,6 +195,8 @@ def extract_subset(
             print(f"{len(todo)} utterances: {planned} HTTP range requests for {human_size(fetched)} "
                   f"({fetched / raw.size:.2%} of the archive); one request per member would be {len(todo)}")
         seconds = {k: estimated_seconds(infos[k]) for k in todo}
+        if progress and todo:
+            print(conversion_estimate(sum(seconds.values()), workers))
         started, converted = time.perf_counter(), 0.0
         with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), desc="subset", unit="utt", disable=not progress) as bar:
             for number, (batch, ranges) in enumerate(plan):
@@ -223,6 +226,13 @@ def _summary(rows: list[dict]) -> dict:
     """Utterances, speakers and hours of manifest rows."""
     return {"utterances": len(rows), "speakers": len({r["speaker"] for r in rows}),
             "hours": sum(float(r["duration"]) for r in rows) / 3600}
+
+
+def conversion_estimate(audio_seconds: float, workers: int, rate: float = CONVERT_RATE) -> str:
+    """The expected conversion time of ``audio_seconds`` with ``workers`` threads, before any is converted."""
+    parallel = max(1, min(workers, os.cpu_count() or 1))
+    return (f"converting {audio_seconds / 3600:.1f} h of audio: about {audio_seconds / (rate * parallel) / 60:.0f} min "
+            f"with {parallel} worker(s) at {rate} s of audio per second each (measured on a 2-core machine), plus the download")
 
 
 def eta_line(audio_done: float, wall: float, audio_left: float) -> str:
