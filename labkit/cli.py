@@ -346,6 +346,43 @@ def _add_pack_audio(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _add_doctor(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("doctor", help="what works here for the real-data lab (GPU, disk, Drive, PyAV, TeX, sources)")
+    parser.add_argument("--dest", default="", help="data folder to check the free space of (default: /content/data on Colab, ./data)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each download host")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.download import default_data_root
+        from labkit.doctor import doctor, format_table
+
+        checks = doctor(args.dest or default_data_root(), args.timeout)
+        print(format_table(checks))
+        return int(any(c.level == "fail" for c in checks))
+
+    parser.set_defaults(func=run)
+
+
+def _add_drive_ids(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("drive-ids", help="(instructor) a copy of the asset table with Google Drive ids filled in",
+                                 description="After uploading files (or the lab pack) to Google Drive and sharing them, "
+                                 "writes OUT: the asset table in use, plus --pack entries, with each FILE=ID filled in. "
+                                 "Students set LABKIT_ASSETS=OUT; Drive is then tried first.")
+    parser.add_argument("out", help="the course's asset table to write, e.g. course_assets.yaml")
+    parser.add_argument("ids", nargs="+", metavar="FILE=ID", help="file name and its Drive id (from the sharing link)")
+    parser.add_argument("--pack", default="", help="the entries printed by labkit pack, saved to a file")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.labpack import write_course_table
+
+        ids = dict(item.split("=", 1) for item in args.ids if "=" in item)
+        if len(ids) != len(args.ids):
+            raise ValueError(f"expected FILE=ID pairs, got {[i for i in args.ids if '=' not in i]}")
+        print(write_course_table(args.out, ids, args.pack or None))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_metrics,
     _add_train,
@@ -360,6 +397,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_verify,
     _add_make_corpus,
     _add_pack_audio,
+    _add_doctor,
+    _add_drive_ids,
 ]
 
 

@@ -4,6 +4,7 @@ Range, failures that cost nothing twice, and Drive persistence that restores wit
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 
 import pytest
@@ -143,3 +144,49 @@ def test_the_prepared_subset_restores_from_drive_on_a_new_vm(mirror, tmp_path, c
     assert abs(second["hours"] - first["hours"]) < 1e-9 and second["restore_seconds"] >= 0
     assert "restored voxceleb2_subset from" in capsys.readouterr().out
     assert verify_dir(tmp_path / "vm2" / "voxceleb2_subset", progress=False) == []
+
+
+def test_doctor_shows_what_works_and_what_to_do(mirror_files, monkeypatch, tmp_path, capsys):
+    from labkit.cli import main
+    from labkit.doctor import check_sources
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("LABKIT_KAIST_KEY", raising=False)
+    with Mirror(mirror_files, token="hf_course_token") as mirror:
+        monkeypatch.setenv("LABKIT_ASSETS", str(mirror.assets))
+        host = mirror.url("").split("/")[2]
+        rows = {c.name: c for c in check_sources()}
+        assert rows[f"hf {host}"].level == "fail" and "HTTP 401" in rows[f"hf {host}"].seen
+        assert "anonymous" in rows[f"hf {host}"].seen and "HF_TOKEN" in rows[f"hf {host}"].todo
+        assert rows[f"http {host}"].level == "ok" and rows["Google Drive ids"].level == "warn"
+        monkeypatch.setenv("HF_TOKEN", "hf_course_token")
+        rows = {c.name: c for c in check_sources()}
+        assert rows[f"hf {host}"].level == "ok" and "token set" in rows[f"hf {host}"].seen
+        main(["doctor", "--dest", str(tmp_path)])
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["check", "seen", "what", "to", "do"]
+    assert {line.split()[0] for line in table[1:]} >= {"GPU", "disk", "Google", "PyAV", "TeX", "hf", "http"}
+
+
+def test_instructor_fills_drive_ids_and_students_get_drive_first(mirror, tmp_path, monkeypatch, capsys):
+    import gdown
+
+    from labkit.cli import main
+
+    uploaded = {"1VeriTest2FileId": mirror.files_dir / "veri_test2.txt"}  # "uploaded to Drive and shared"
+
+    def drive(id=None, output=None, quiet=False, resume=False, **kwargs):  # gdown's signature; Drive is not reachable here
+        shutil.copyfile(uploaded[id], output)
+        return output
+
+    monkeypatch.setattr(gdown, "download", drive)
+    course = tmp_path / "course_assets.yaml"
+    assert main(["drive-ids", str(course), "veri_test2.txt=1VeriTest2FileId"]) == 0
+    monkeypatch.setenv("LABKIT_ASSETS", str(course))
+    requests = len(mirror.log)
+    fetch("voxceleb1_o_cleaned", tmp_path / "data", FetchOptions(**QUICK))
+    assert (tmp_path / "data" / "voxceleb1" / "meta" / "veri_test2.txt").read_bytes() == uploaded["1VeriTest2FileId"].read_bytes()
+    assert len(mirror.log) == requests  # Drive first: the other hosts were not asked
+    assert main(["drive-ids", str(tmp_path / "x.yaml"), "nowhere.zip=1AbCdEfGhIjKlM"]) == 1
+    assert "nowhere.zip: no empty Google Drive entry" in capsys.readouterr().err and not (tmp_path / "x.yaml").exists()

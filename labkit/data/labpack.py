@@ -11,7 +11,9 @@ A lab pack is three zip archives, each holding one folder and its ``MANIFEST.tsv
 its output as well as an unpacked pack.
 
 ``labpack.json`` lists the archives with size, md5 and sha256, and ``registry_entries`` prints the
-``assets.yaml`` entries to paste after uploading them to Google Drive or Hugging Face.
+``assets.yaml`` entries to paste after uploading them to Google Drive or Hugging Face;
+``write_course_table`` (``labkit drive-ids``) writes a copy of the asset table with those entries and
+the Drive ids of the uploaded files filled in, for students to use with ``LABKIT_ASSETS``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -28,7 +31,7 @@ from tqdm.auto import tqdm
 
 from labkit.data.archives import safe_extract
 from labkit.data.download import file_hashes
-from labkit.data.registry import COMMIT, get_asset
+from labkit.data.registry import COMMIT, assets_file, get_asset, load_registry
 from labkit.files import atomic_path, sha256_file, write_text_atomic
 
 MANIFEST = "MANIFEST.tsv"
@@ -220,3 +223,33 @@ def restore_dataset(root: str | Path, drive_cache: str | Path, progress: bool = 
     seconds = time.perf_counter() - started
     print(f"restored {root.name} from {archive} in {seconds:.1f} s (no download)")
     return seconds
+
+
+# ---------------------------------------------------------------- the instructor's asset table with Drive ids
+
+
+def fill_drive_ids(table: str, ids: dict[str, str]) -> str:
+    """``table`` (assets.yaml text) with the empty Drive id of each file in ``ids`` filled in; comments kept."""
+    for name, file_id in ids.items():
+        if not re.fullmatch(r"[\w-]{10,}", file_id):
+            raise ValueError(f"{name}={file_id!r}: not a Google Drive file id (the part after /d/ in the sharing link)")
+        table, count = re.subn(rf"(?m)(^\s*|[{{,]\s*){re.escape(name)}:\s*(''|\"\")", rf'\g<1>{name}: "{file_id}"', table)
+        if not count:
+            raise ValueError(f"{name}: no empty Google Drive entry for this file in the asset table")
+    return table
+
+
+def write_course_table(out: str | Path, ids: dict[str, str], pack_entries: str | Path | None = None) -> Path:
+    """Write a copy of the asset table in use (plus the lab pack's entries) with the Drive ids filled in.
+
+    Students (or the course's notebooks) point ``LABKIT_ASSETS`` at it; Google Drive is then the first
+    source of every file with an id. The result is checked by loading it before it is written.
+    """
+    table = assets_file().read_text(encoding="utf-8")
+    if pack_entries:
+        table = table.rstrip("\n") + "\n\n# the course lab pack (labkit pack)\n" + Path(pack_entries).read_text(encoding="utf-8")
+    table = fill_drive_ids(table, ids)
+    with atomic_path(out) as tmp:
+        tmp.write_text(table, encoding="utf-8")
+        load_registry(tmp)  # a broken table is never written
+    return Path(out)
