@@ -7,13 +7,13 @@ import io
 import zipfile
 from pathlib import Path
 
-import av
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
 
 from httpserver import FileServer
+from mirror import encode_m4a
 from labkit.data.subset import choose_subset, coalesce, extract_subset, member_key, read_subset_list
 
 RATE = 16000
@@ -22,18 +22,7 @@ SPEAKERS, VIDEOS, UTTS = 6, 2, 5  # 60 utterances
 
 def m4a(freq: float, seconds: float = 1.0) -> bytes:
     """A real AAC-in-mp4 file holding a sine tone, encoded with PyAV."""
-    buf = io.BytesIO()
-    x = (0.3 * np.sin(2 * np.pi * freq * np.arange(int(seconds * RATE)) / RATE)).astype(np.float32)
-    with av.open(buf, "w", format="mp4") as container:
-        stream = container.add_stream("aac", rate=RATE, layout="mono")
-        for i in range(0, len(x), 1024):
-            frame = av.AudioFrame.from_ndarray(x[None, i : i + 1024], format="fltp", layout="mono")
-            frame.sample_rate = RATE
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buf.getvalue()
+    return encode_m4a(0.3 * np.sin(2 * np.pi * freq * np.arange(int(seconds * RATE)) / RATE), RATE)
 
 
 @pytest.fixture(scope="module")
