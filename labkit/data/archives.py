@@ -26,6 +26,7 @@ from typing import BinaryIO, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
+from labkit.errors import LabkitError
 from labkit.files import atomic_path
 
 MAX_RATIO = 200  # refuse members that inflate more than this (VoxCeleb wav/m4a stay below 2)
@@ -34,11 +35,11 @@ MAX_NAME_BYTES = 255  # longest file or folder name on ext4, NTFS, APFS and Driv
 SMALL_ARCHIVE = 1 << 20  # an archive that inflates to less than this cannot fill a disk, whatever its ratio
 
 
-class UnsafeArchive(ValueError):
+class UnsafeArchive(LabkitError, ValueError):
     """An archive member that would write outside the target, or a likely zip bomb."""
 
 
-class NotEnoughSpace(RuntimeError):
+class NotEnoughSpace(LabkitError, RuntimeError):
     """The destination disk cannot hold what is about to be written."""
 
 

@@ -34,6 +34,7 @@ from labkit.data.archives import ensure_free_space, open_parts, safe_extract
 from labkit.data.http import RATE_LIMIT_WAIT, PermanentError, content_range, failure, http_open, is_transient, retry_wait
 from labkit.data.hub import hub_download
 from labkit.data.registry import Asset, AssetFile, Source, get_asset, load_registry, redact
+from labkit.errors import LabkitError
 from labkit.files import COLAB_DRIVE, atomic_path, write_text_atomic
 
 CHUNK = 1 << 20  # bytes read per network/disk call
@@ -44,7 +45,7 @@ DEFAULT_DRIVE_CACHE = COLAB_DRIVE / "MyDrive" / "labkit_cache"
 QUOTA_PATTERN = re.compile(r"too many users|quota|rate limit|cannot retrieve the public link|permission", re.I)
 
 
-class DownloadError(RuntimeError):
+class DownloadError(LabkitError, RuntimeError):
     """No source could deliver a verified file; the message says what was tried and what to do."""
 
 

@@ -30,12 +30,13 @@ from typing import Iterable, Sequence
 
 from labkit.data.archives import ConcatFile
 from labkit.data.registry import redact
+from labkit.errors import LabkitError
 
 RATE_LIMIT_WAIT = 60.0  # seconds to wait after a 429 that names no Retry-After (and the least wait after one that does)
 MAX_RATE_LIMIT_WAIT = 15 * 60.0  # a Retry-After longer than this is not waited for: the run stops with the message
 
 
-class PermanentError(ValueError):
+class PermanentError(LabkitError, ValueError):
     """A request that another try will not fix (DNS, TLS, refused, 404, 401/403): the message says what to do.
 
     Not an OSError on purpose: ``zipfile`` turns OSErrors raised while it reads into "not a zip file"."""
