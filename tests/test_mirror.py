@@ -190,3 +190,24 @@ def test_instructor_fills_drive_ids_and_students_get_drive_first(mirror, tmp_pat
     assert len(mirror.log) == requests  # Drive first: the other hosts were not asked
     assert main(["drive-ids", str(tmp_path / "x.yaml"), "nowhere.zip=1AbCdEfGhIjKlM"]) == 1
     assert "nowhere.zip: no empty Google Drive entry" in capsys.readouterr().err and not (tmp_path / "x.yaml").exists()
+
+
+def test_a_dropped_transfer_from_the_hub_is_tried_again(mirror, mirror_files, tmp_path):
+    cdn = next(p for p in mirror.hub if p.endswith("/vox1_test_wav.zip"))
+    served = mirror.files[f"/cdn/{mirror.hub[cdn].sha256}"]
+    served.drop_after = len(served.data) // 3  # the connection dies a third of the way through
+    fetch("voxceleb1_test", tmp_path, FetchOptions(sources=("hf",), **QUICK), extract=False)
+    assert (tmp_path / "vox1_test_wav.zip").read_bytes() == (mirror_files / "vox1_test_wav.zip").read_bytes()
+    assert len(mirror.gets(f"/cdn/{mirror.hub[cdn].sha256}")) == 2  # huggingface_hub tried again by itself (from byte 0)
+
+
+def test_the_drive_quota_page_becomes_the_quota_message(mirror, tmp_path, monkeypatch):
+    from labkit.data.download import QuotaError
+
+    text = mirror.assets.read_text()
+    for route in ("/vgg/data/voxceleb/meta/{file}", "/datasets/voxceleb/meta/{file}"):  # both meta hosts answer with it
+        text = text.replace(route, "/drive/uc?id={file}")
+    (tmp_path / "assets.yaml").write_text(text)
+    monkeypatch.setenv("LABKIT_ASSETS", str(tmp_path / "assets.yaml"))
+    with pytest.raises(QuotaError, match="Too many users have viewed or downloaded this file recently"):
+        fetch("voxceleb1_o_cleaned", tmp_path / "d", FetchOptions(sources=("http",), **QUICK))
