@@ -512,6 +512,8 @@ def persist_to_drive(name: str, dest: str | Path, drive_cache: str | Path | None
     """Copy the verified files of asset ``name`` from ``dest`` into the Drive cache (atomically)."""
     asset = get_asset(name, registry)
     cache = drive_cache_dir(drive_cache or "")
+    missing = [f for f in asset.files if not is_verified(cache / f.name, f)]
+    ensure_free_space(cache, asset.bytes_for(missing), f"keeping {name} on Drive")  # a free Drive holds 15 GB
     cache.mkdir(parents=True, exist_ok=True)
     saved = []
     for expected in asset.files:

@@ -29,7 +29,7 @@ from pathlib import Path
 import yaml
 from tqdm.auto import tqdm
 
-from labkit.data.archives import safe_extract
+from labkit.data.archives import ensure_free_space, safe_extract
 from labkit.data.download import file_hashes
 from labkit.data.registry import COMMIT, assets_file, get_asset, load_registry
 from labkit.files import atomic_path, sha256_file, write_text_atomic
@@ -203,9 +203,10 @@ def persist_dataset(root: str | Path, drive_cache: str | Path, progress: bool = 
             if MANIFEST in zf.namelist() and zf.read(MANIFEST).decode("utf-8") == manifest:
                 return archive
     files = {p.relative_to(root).as_posix(): p for p in dataset_files(root)}
+    total = sum(p.stat().st_size for p in files.values())
+    ensure_free_space(drive_cache, total, f"keeping {root.name} on Drive")  # a free Drive holds 15 GB
     drive_cache.mkdir(parents=True, exist_ok=True)
-    with tqdm(total=sum(p.stat().st_size for p in files.values()), unit="B", unit_scale=True,
-              desc=f"Drive {archive.name}", disable=not progress) as bar:
+    with tqdm(total=total, unit="B", unit_scale=True, desc=f"Drive {archive.name}", disable=not progress) as bar:
         _write_archive(archive, "", files, bar)
     return archive
 
