@@ -159,7 +159,7 @@ def mismatched_origins(final: Path) -> list[str]:
     """Sources that delivered a mismatching ``final`` before (while its ``.mismatch`` file is kept)."""
     if not mismatch_path(final).is_file():
         return []
-    return _read_validator(Path(f"{mismatch_path(final)}.json")).get("sources", [])
+    return _read_record(Path(f"{mismatch_path(final)}.json")).get("sources", [])
 
 
 def _set_aside(path: Path, final: Path, hashes: _Hashes, problem: str, origin: str) -> DownloadError:
@@ -224,8 +224,8 @@ def _validator_path(part: Path) -> Path:
     return part.with_name(part.name + ".json")  # source URL, ETag / Last-Modified of the server copy being resumed
 
 
-def _read_validator(path: Path) -> dict:
-    """The validator saved beside a ``.part`` file; {} when absent or torn (a crash while writing it)."""
+def _read_record(path: Path) -> dict:
+    """A small JSON record (the validator beside a ``.part``, the note beside a ``.mismatch``); {} when absent or torn."""
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -277,7 +277,7 @@ def http_download(
     last_error: Exception | None = None
     for attempt in range(retries + 1):
         have = part.stat().st_size if part.exists() else 0
-        validator = _read_validator(validator_file) if have else {}
+        validator = _read_record(validator_file) if have else {}
         if have and validator.get("url") != shown:  # bytes of unknown or another origin: never splice two sources
             part.unlink()
             have = 0
@@ -402,7 +402,8 @@ def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOpti
     quota: QuotaError | None = None
     key = options.key or os.environ.get(KAIST_KEY_ENV, "")
     cached = drive_cache_dir(options.drive_cache) / expected.name
-    if "drive-mount" in options.sources and cached.is_file():
+    refused = mismatched_origins(final)  # sources that delivered a wrong file before: not asked again
+    if "drive-mount" in options.sources and cached.is_file() and f"copy of {cached}" not in refused:
         try:
             started = time.perf_counter()
             restored = copy_verified(cached, final, expected, options.progress)
@@ -410,7 +411,6 @@ def fetch_file(asset: Asset, expected: AssetFile, dest: Path, options: FetchOpti
             return restored
         except DownloadError as error:
             notes.append(str(error))
-    refused = mismatched_origins(final)  # sources that delivered a wrong file before: not asked again
     for source in asset.sources:
         kind = source_kind(source)
         if kind not in options.sources:

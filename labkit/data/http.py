@@ -114,7 +114,7 @@ def retry_after(error: BaseException) -> float | None:
 def retry_wait(error: BaseException, attempt: int, backoff: float, rate_limit_wait: float = RATE_LIMIT_WAIT) -> float:
     """Seconds to wait before try ``attempt + 1``: the server's Retry-After on a rate limit, else exponential backoff."""
     asked = retry_after(error)
-    if isinstance(error, urllib.error.HTTPError) and error.code == 429 or asked is not None:
+    if asked is not None or (isinstance(error, urllib.error.HTTPError) and error.code == 429):
         wait = max(asked or 0.0, rate_limit_wait)
         if wait > MAX_RATE_LIMIT_WAIT:
             raise PermanentError(f"rate limited for {wait:.0f} s (Retry-After): try again later or use another source")
