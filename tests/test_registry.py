@@ -119,3 +119,10 @@ def test_labkit_assets_replaces_the_table_everywhere(tmp_path, monkeypatch, caps
     assert get_asset("only_asset").sources[0].url("x") == f"http://127.0.0.1:9/o/r/resolve/{'ab' * 20}/x"
     assert main(["download"]) == 0
     assert capsys.readouterr().out.split()[0] == "only_asset"
+
+
+def test_a_lab_pack_on_hugging_face_needs_the_upload_commit():
+    from labkit.data.labpack import registry_entries
+
+    with pytest.raises(ValueError, match="--hf-repo needs --hf-revision: the commit hash"):
+        registry_entries({"archives": []}, hf_repo="course/labpack", hf_revision="main")
