@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: venv tex demo test test-fast bench urls clean
+.PHONY: venv tex demo test test-fast bench urls notebooks clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: venv
 # The README badges and the notebooks' clone cells follow [project.urls] Repository in pyproject.toml.
 urls:
 	$(PYTHON) scripts/set_repository_url.py
+
+# notebooks/es and notebooks/en are written from the bilingual sources in notebooks/src.
+notebooks: venv
+	$(BIN)/python scripts/build_notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,14 +1,20 @@
-"""The two lab notebooks: their questions follow the bank, and they run headless end to end.
+"""The lab notebooks: written from their bilingual sources, questions from the bank, run headless end to end.
 
-The slow test executes both notebooks with a real Jupyter kernel (this venv's Python) in quick
+Each session has one source, ``notebooks/src/sessionN.py`` (jupytext percent format, both
+languages), from which ``scripts/build_notebooks.py`` (`make notebooks`) writes
+``notebooks/es/sessionN.ipynb`` and ``notebooks/en/sessionN.ipynb``.
+
+The slow test executes the notebooks with a real Jupyter kernel (this venv's Python) in quick
 mode: the synthetic ``tiny`` corpus, 0.2 minutes of training per model, answers and outputs in a
-temporary folder. It takes about a minute on a 2-core machine.
+temporary folder.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,36 +26,93 @@ import pytest
 from labkit.report.questions import AnswerStore, bank
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {1: REPO / "notebooks" / "session1.ipynb", 2: REPO / "notebooks" / "session2.ipynb"}
+LANGUAGES = ("es", "en")
+SESSIONS = (1, 2)
+NOTEBOOKS = {(session, lang): REPO / "notebooks" / lang / f"session{session}.ipynb" for session in SESSIONS for lang in LANGUAGES}
 HELPERS = {"show", "train_system", "evaluate_run"}  # the only functions a notebook defines: glue, never library code
 
 
-def cells(session: int) -> list[nbformat.NotebookNode]:
-    return nbformat.read(NOTEBOOKS[session], as_version=4).cells
+def _generator():
+    """scripts/build_notebooks.py as a module."""
+    spec = importlib.util.spec_from_file_location("build_notebooks", REPO / "scripts" / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-@pytest.mark.parametrize("session", [1, 2])
-def test_every_question_of_the_session_has_its_text_and_an_answer_cell(session):
-    notebook = cells(session)
+def cells(session: int, lang: str = "es") -> list[nbformat.NotebookNode]:
+    return nbformat.read(NOTEBOOKS[session, lang], as_version=4).cells
+
+
+def test_every_notebook_is_up_to_date_with_its_source():
+    generator = _generator()
+    expected = generator.outputs()
+    assert set(expected) == set(NOTEBOOKS.values())
+    stale = [str(path.relative_to(REPO)) for path, text in expected.items() if path.read_text(encoding="utf-8") != text]
+    assert not stale, f"out of date with notebooks/src: {stale}; run `make notebooks` and commit the result"
+
+
+def test_a_changed_source_makes_its_notebooks_stale(tmp_path):
+    generator = _generator()
+    shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
+    source = tmp_path / "notebooks" / "src" / "session1.py"
+    source.write_text(source.read_text(encoding="utf-8").replace("## 1. Datos", "## 1. Los datos"), encoding="utf-8")
+    stale = [path.relative_to(tmp_path) for path, text in generator.outputs(tmp_path / "notebooks" / "src").items()
+             if path.read_text(encoding="utf-8") != text]
+    assert stale == [Path("notebooks/es/session1.ipynb")]  # the Spanish text changed, the English did not
+
+
+def test_language_tags_of_a_source():
+    generator = _generator()
+    line = generator.code_line_in
+    assert line('x = 1  # [es] uno [en] one', "es") == "x = 1  # uno"
+    assert line('x = 1  # [es] uno [en] one', "en") == "x = 1  # one"
+    assert line('print("hola")  # [es]', "en") is None and line('print("hola")  # [es]', "es") == 'print("hola")'
+    assert line('x = 1  # [es] uno [en]', "en") == "x = 1"
+    assert line("    # [es] comentario [en] comment", "en") == "    # comment"
+    assert line('y = 2  # plain', "es") == "y = 2  # plain"
+    assert generator.code_in('LANGUAGE = "es"  # [es] idioma [en] language', "en") == 'LANGUAGE = "en"  # language'
+    assert generator.markdown_in("común\n<!-- es -->\nhola\n<!-- en -->\nhello", "en") == "común\n\nhello"
+    with pytest.raises(ValueError, match="both"):
+        generator.markdown_in("<!-- es -->\nsolo en español", "es")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("session", SESSIONS)
+def test_notebook_is_in_one_language_and_sets_it(session, lang):
+    notebook = cells(session, lang)
+    text = "\n".join(c.source for c in notebook)
+    assert "<!--" not in text and "[es]" not in text and "[en]" not in text  # every tag resolved
+    assert f'LANGUAGE = "{lang}"' in text
+    heading = {"es": f"Sesión {session}", "en": f"Session {session}"}[lang]
+    assert heading in notebook[0].source
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("session", SESSIONS)
+def test_every_question_of_the_session_has_its_text_and_an_answer_cell(session, lang):
+    notebook = cells(session, lang)
     asked = [re.match(r'answer\("(\w+)"', c.source)[1] for c in notebook if c.cell_type == "code" and c.source.startswith("answer(")]
     assert asked == [q.id for q in bank().questions if q.session == session]
     for question in (q for q in bank().questions if q.session == session):
         index = next(i for i, c in enumerate(notebook) if c.cell_type == "code" and c.source.startswith(f'answer("{question.id}"'))
         above = notebook[index - 1]
-        assert above.cell_type == "markdown" and question.text["en"] in above.source, (
-            f"{NOTEBOOKS[session].name}: the cell above answer({question.id!r}) must quote the bank's text "
-            "(labkit/report/questions.yaml) word for word")
+        assert above.cell_type == "markdown" and question.text[lang] in above.source, (
+            f"{NOTEBOOKS[session, lang]}: the cell above answer({question.id!r}) must quote the bank's text "
+            "(labkit/report/questions.yaml) in the notebook's language, word for word")
     assert notebook[-1 if session == 1 else -3].source == "progress()"
 
 
-def test_setup_cells_are_the_same_in_both_notebooks():
-    setup = [[c.source for c in cells(s) if c.cell_type == "code" and ("IN_COLAB =" in c.source or "QUICK =" in c.source)] for s in (1, 2)]
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_setup_cells_are_the_same_in_both_notebooks(lang):
+    setup = [[c.source for c in cells(s, lang) if c.cell_type == "code" and ("IN_COLAB =" in c.source or "QUICK =" in c.source)]
+             for s in SESSIONS]
     assert len(setup[0]) == 2 and setup[0] == setup[1]
     install = [line for line in setup[0][0].splitlines() if '"pip", "install"' in line]
     assert len(install) == 1 and '"-e"' in install[0] and "torch" not in install[0]  # never reinstall Colab's torch
 
 
-@pytest.mark.parametrize("session", [1, 2])
+@pytest.mark.parametrize("session", SESSIONS)
 def test_notebooks_call_the_library_and_define_only_small_helpers(session):
     sources = "\n".join(c.source for c in cells(session) if c.cell_type == "code")
     assert not re.search(r"^\s*class ", sources, re.M)
@@ -79,7 +142,8 @@ def _outputs(notebook: nbformat.NotebookNode, kind: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_both_notebooks_run_headless_in_quick_mode(tmp_path, monkeypatch):
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_both_notebooks_run_headless_in_quick_mode(lang, tmp_path, monkeypatch):
     kernel = _kernel(tmp_path, monkeypatch)
     work, out, answers = tmp_path / "work", tmp_path / "out", tmp_path / "answers" / "answers.json"
     work.mkdir()
@@ -87,8 +151,8 @@ def test_both_notebooks_run_headless_in_quick_mode(tmp_path, monkeypatch):
                         "LABKIT_ANSWERS": str(answers), "LABKIT_NOTEBOOK_OUT": str(out)}.items():
         monkeypatch.setenv(name, value)
     executed = {}
-    for session, path in NOTEBOOKS.items():
-        notebook = nbformat.read(path, as_version=4)
+    for session in SESSIONS:
+        notebook = nbformat.read(NOTEBOOKS[session, lang], as_version=4)
         nbclient.NotebookClient(notebook, timeout=600, kernel_name=kernel, resources={"metadata": {"path": str(work)}}).execute()
         executed[session] = notebook  # a cell error raises CellExecutionError with the traceback
 
