@@ -43,90 +43,78 @@
 # <!-- es -->
 # ## 0. Preparación
 #
-# Esta celda prepara la máquina. **En Google Colab** clona el repositorio del curso en
-# `/content/labkit`, lo instala (`pip install -e`, que conserva el torch con CUDA de Colab) y, si
-# `USE_DRIVE` está activado, monta tu Google Drive para que tus respuestas y los checkpoints del
-# entrenamiento sobrevivan a una desconexión. **En tu propio ordenador** (con labkit instalado) solo
-# comprueba las versiones.
+# Elige aquí cómo trabajar y ejecuta la celda:
 #
-# En Colab, elige primero *Entorno de ejecución → Cambiar tipo de entorno de ejecución → GPU T4*.
-# Si el entorno se desconecta, vuelve a ejecutar las celdas desde arriba hasta donde estabas: no se
-# repite nada ya hecho (los datos, los embeddings y los entrenamientos terminados se reutilizan, y
-# un entrenamiento interrumpido continúa).
+# * `QUICK = True` (por defecto): el **corpus sintético** incluido en labkit: locutores artificiales
+#   con la estructura de carpetas de VoxCeleb, generados en segundos. Todo se ejecuta en minutos,
+#   incluso en una CPU y sin red.
+# * `QUICK = False`: los **datos reales**: VoxCeleb1 test con la lista de trials Vox1-O depurada, y un
+#   subconjunto de ~100 horas de VoxCeleb2 dev para entrenar. Necesita Colab con GPU: elige primero
+#   *Entorno de ejecución → Cambiar tipo de entorno de ejecución → GPU T4*.
+# * `LANGUAGE`: el idioma de los mensajes, las figuras, las tablas y el informe (`"es"` o `"en"`).
+#
+# **En Google Colab** la celda clona el repositorio del curso en `/content/labkit`, lo instala
+# (`pip install -e`, que conserva el torch con CUDA de Colab) y, con `USE_DRIVE = True`, monta tu
+# Google Drive para que tus respuestas y los checkpoints sobrevivan a una desconexión. **En tu
+# propio ordenador** (con labkit instalado) solo comprueba la máquina. Si algo falla, la celda dice
+# en una línea la causa (✗) y en otra qué hacer (→).
+#
+# Si el entorno se desconecta, ejecuta de nuevo las celdas desde arriba hasta donde estabas: no se
+# repite nada ya hecho (los datos, los embeddings y los entrenamientos terminados se reutilizan, un
+# entrenamiento interrumpido continúa y tus respuestas guardadas no se tocan).
 # <!-- en -->
 # ## 0. Setup
 #
-# This cell prepares the machine. **On Google Colab** it clones the course repository into
-# `/content/labkit`, installs it (`pip install -e`, which keeps Colab's own CUDA build of torch)
-# and, if `USE_DRIVE` is on, mounts your Google Drive so that your answers and training
-# checkpoints survive a disconnect. **On your own computer** (with labkit installed) it does nothing
-# but check the versions.
+# Choose how to work here, then run the cell:
 #
-# Colab: choose *Runtime → Change runtime type → T4 GPU* first. If the runtime disconnects, run the
-# cells again from the top down to where you were: nothing already done is repeated (the data,
-# embeddings and finished training runs are reused, and an interrupted training run resumes).
+# * `QUICK = True` (the default): the **synthetic corpus** embedded in labkit — artificial speakers
+#   in VoxCeleb's folder layout, generated in seconds. Everything runs in minutes, even on a CPU
+#   and without network.
+# * `QUICK = False`: the **real data** — VoxCeleb1 test with the cleaned Vox1-O trial list, and a
+#   ~100-hour subset of VoxCeleb2 dev for training. It needs Colab with a GPU: first choose
+#   *Runtime → Change runtime type → T4 GPU*.
+# * `LANGUAGE`: the language of messages, figures, tables and the report (`"es"` or `"en"`).
+#
+# **On Google Colab** the cell clones the course repository into `/content/labkit`, installs it
+# (`pip install -e`, which keeps Colab's own CUDA build of torch) and, with `USE_DRIVE = True`,
+# mounts your Google Drive so that your answers and checkpoints survive a disconnect. **On your own
+# computer** (with labkit installed) it only checks the machine. If something fails, the cell says
+# the cause in one line (✗) and what to do in the next (→).
+#
+# If the runtime disconnects, run the cells again from the top down to where you were: nothing
+# already done is repeated (the data, embeddings and finished training runs are reused, an
+# interrupted training run resumes, and your saved answers are left alone).
 
 # %%
+QUICK = True  # [es] True: corpus sintético, minutos en cualquier máquina. False: VoxCeleb real (Colab con GPU) [en] True: synthetic corpus, minutes on any machine. False: real VoxCeleb (Colab with a GPU)
+LANGUAGE = "es"  # [es] "es" o "en": mensajes, figuras, tablas e informe [en] "es" or "en": messages, figures, tables and the report
+USE_DRIVE = True  # [es] Colab: guardar respuestas y checkpoints en Google Drive [en] Colab: keep answers and checkpoints on Google Drive
+
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 REPOSITORY = "https://github.com/labkit-lab/labkit"  # = [project.urls] Repository in pyproject.toml (`make urls`)
-IN_COLAB = "google.colab" in sys.modules
-USE_DRIVE = True  # [es] Colab: guardar respuestas y checkpoints en Google Drive [en] Colab: keep answers and checkpoints on Google Drive
+CHECKOUT = Path("/content/labkit") if "google.colab" in sys.modules else None  # [es] Colab: el repositorio clonado; fuera de Colab, labkit ya está instalado [en] Colab: the cloned repository; elsewhere labkit is already installed
+if CHECKOUT and not CHECKOUT.exists():
+    clone = subprocess.run(["git", "clone", "-q", "--depth", "1", REPOSITORY, str(CHECKOUT)], capture_output=True, text=True,
+                           env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})  # [es] nunca pide contraseña: falla y dice por qué [en] never asks for a password: fails and says why
+    if clone.returncode != 0:
+        print(clone.stderr)
+        cause = next((line for line in clone.stderr.splitlines() if line.startswith("fatal:")), clone.stderr.strip())
+        raise SystemExit(f"✗ git clone {REPOSITORY}: {cause}\n"
+                         "→ Comprueba REPOSITORY (la dirección del curso en GitHub, la del botón del README). Un repositorio "  # [es]
+                         "privado no se puede clonar desde Colab: pide a tu profesor la copia pública. Sin red, vuelve a ejecutar la celda.")  # [es]
+                         "→ Check REPOSITORY (the course's GitHub address, as in the README's badge). A private repository "  # [en]
+                         "cannot be cloned from Colab: ask your teacher for the public copy. Without network, run the cell again.")  # [en]
+if CHECKOUT:
+    sys.path.insert(0, str(CHECKOUT))  # [es] importable ya, sin reiniciar el kernel [en] importable at once, no kernel restart
+    os.chdir(CHECKOUT)
 
-if IN_COLAB:
-    checkout = Path("/content/labkit")
-    if not checkout.exists():
-        subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, str(checkout)], check=True)
-    # [es] torch ya está instalado en Colab (con CUDA): pip lo conserva, nunca lo reinstales [en] torch is already installed on Colab (with CUDA): pip keeps it, never reinstall it
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(checkout)], check=True)
-    sys.path.insert(0, str(checkout))  # [es] importable ya, sin reiniciar el kernel [en] importable at once, no kernel restart
-    os.chdir(checkout)
-    if USE_DRIVE:
-        from google.colab import drive
+from labkit.colab import setup
 
-        drive.mount("/content/drive")
-
-import torch
-
-print("torch", torch.__version__, "| device:", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")
-
-# %% [markdown]
-# <!-- es -->
-# ### Modo rápido o datos reales
-#
-# * `QUICK = True` (por defecto): el **corpus sintético** incluido en labkit: locutores
-#   artificiales con la estructura de carpetas de VoxCeleb, generados en segundos. Todo se ejecuta
-#   en minutos, incluso en una CPU y sin red.
-# * `QUICK = False`: los **datos reales**: VoxCeleb1 test con la lista de trials Vox1-O depurada, y
-#   un subconjunto de ~100 horas de VoxCeleb2 dev para entrenar. Las descargas llevan un rato: usa
-#   Colab con GPU.
-#
-# `LANGUAGE` elige el idioma de los mensajes, las figuras, las tablas y el informe: `"es"` o `"en"`.
-# <!-- en -->
-# ### Quick mode or real data
-#
-# * `QUICK = True` (the default): the **synthetic corpus** embedded in labkit — artificial speakers
-#   in VoxCeleb's folder layout, generated in seconds. Everything runs in minutes, even on a CPU
-#   and without network.
-# * `QUICK = False`: the **real data** — VoxCeleb1 test with the cleaned Vox1-O trial list, and a
-#   ~100-hour subset of VoxCeleb2 dev for training. Downloads take a while: use Colab with a GPU.
-#
-# `LANGUAGE` chooses the language of messages, figures, tables and the report: `"es"` or `"en"`.
-
-# %%
-from labkit.data.download import default_data_root
-
-QUICK = True  # [es] True: corpus sintético, minutos. False: VoxCeleb real (Colab + GPU) [en] True: synthetic corpus, minutes. False: real VoxCeleb (Colab + GPU)
-LANGUAGE = "es"  # [es] "es" o "en" [en] "es" or "en"
-QUICK = os.environ.get("LABKIT_NOTEBOOK_QUICK", str(QUICK)).lower() not in ("0", "false", "no")
-PRESET = os.environ.get("LABKIT_NOTEBOOK_PRESET", "lab")  # [es] tamaño del corpus sintético: "lab" (1,8 h) o "tiny" (tests) [en] synthetic corpus size: "lab" (1.8 h) or "tiny" (tests)
-DATA = default_data_root()  # [es] /content/data en Colab (el disco local rápido de la VM), ./data en otro caso [en] /content/data on Colab (the VM's fast local disk), ./data elsewhere
-DRIVE = Path("/content/drive/MyDrive")
-OUT = Path(os.environ.get("LABKIT_NOTEBOOK_OUT") or (DRIVE / "labkit" / "notebooks" if DRIVE.is_dir() else "runs/notebooks"))
-print(f"QUICK={QUICK}  data: {DATA}  outputs: {OUT}")
+QUICK, PRESET, DATA, OUT = setup(QUICK, LANGUAGE, USE_DRIVE, checkout=CHECKOUT)  # [es] instala, monta Drive, comprueba GPU y PyAV [en] installs, mounts Drive, checks the GPU and PyAV
 
 # %% [markdown]
 # <!-- es -->
@@ -138,7 +126,7 @@ print(f"QUICK={QUICK}  data: {DATA}  outputs: {OUT}")
 from labkit.report.questions import answer, attach, progress, set_info
 
 STUDENTS = []  # [es] p. ej. [("Ana García", "100456789"), ("Luis Pérez", "100456790")] [en] e.g. [("Ana García", "100456789"), ("Luis Pérez", "100456790")]
-set_info(students=STUDENTS or None, language=LANGUAGE)
+set_info(students=STUDENTS or None, language=LANGUAGE)  # [es] sin STUDENTS, los nombres ya guardados se conservan [en] without STUDENTS, names saved before are kept
 
 # %% [markdown]
 # <!-- es -->
@@ -173,7 +161,8 @@ else:
     TEST_ROOT, TRAIN_ROOT = DATA / "voxceleb1", DATA / "voxceleb2_subset"
     TRIALS = TEST_ROOT / "meta" / "veri_test2.txt"
 trials = read_trials(TRIALS)
-print(f"test audio: {TEST_ROOT}  training audio: {TRAIN_ROOT}  trials: {len(trials)} ({int(trials.labels.sum())} target)")
+print(f"audio de test: {TEST_ROOT} | audio de entrenamiento: {TRAIN_ROOT} | trials: {len(trials)} ({int(trials.labels.sum())} target)")  # [es]
+print(f"test audio: {TEST_ROOT} | training audio: {TRAIN_ROOT} | trials: {len(trials)} ({int(trials.labels.sum())} target)")  # [en]
 
 # %% [markdown]
 # <!-- es -->
@@ -196,6 +185,7 @@ import pandas as pd
 
 from labkit.data.voxceleb import read_train_list
 from labkit.evaluate import trial_manifest
+from labkit.i18n import label, readable
 
 train = read_train_list(TRAIN_ROOT / "meta" / "train_list.txt", TRAIN_ROOT)
 test = trial_manifest(TEST_ROOT, trials)
@@ -206,7 +196,8 @@ data_table = pd.DataFrame([{
     "utterances": len(manifest),
     "hours": round(manifest["duration"].sum() / 3600, 2),
     "mean_s": round(manifest["duration"].mean(), 2),
-} for name, manifest in (("train", train), ("test", test))])
+} for name, manifest in ((label("train"), train), (label("test"), test))])
+data_table = readable(data_table)  # [es] cabeceras legibles en el idioma elegido [en] readable headers in the chosen language
 attach("tab_data", data_table)  # [es] la tabla de datos del informe [en] the data table of the report
 data_table
 
@@ -222,11 +213,13 @@ data_table
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
-left.hist([train["duration"], test["duration"]], bins=30, label=["train", "test"])
-left.set(xlabel="duration (s)", ylabel="utterances", title="Utterance durations")
+left.hist([train["duration"], test["duration"]], bins=30, label=[label("train"), label("test")])
+left.set(xlabel="duración (s)", ylabel="locuciones", title="Duración de las locuciones")  # [es]
+left.set(xlabel="duration (s)", ylabel="utterances", title="Utterance durations")  # [en]
 left.legend()
 right.hist(train.groupby("speaker").size(), bins=30)
-right.set(xlabel="utterances per speaker", ylabel="speakers", title="Training utterances per speaker")
+right.set(xlabel="locuciones por locutor", ylabel="locutores", title="Locuciones de entrenamiento por locutor")  # [es]
+right.set(xlabel="utterances per speaker", ylabel="speakers", title="Training utterances per speaker")  # [en]
 plt.show()
 
 # %% [markdown]
@@ -250,7 +243,8 @@ for speaker in sorted(test["speaker"].unique())[:2]:
     utterances = test[test["speaker"] == speaker]
     for session in sorted(utterances["session"].unique())[:2]:
         row = utterances[utterances["session"] == session].iloc[0]
-        print(f"{speaker}  session {session}  {row['duration']:.1f} s")
+        print(f"{speaker}  sesión {session}  {row['duration']:.1f} s")  # [es]
+        print(f"{speaker}  session {session}  {row['duration']:.1f} s")  # [en]
         display(Audio(filename=str(row["path"])))
 
 # %% [markdown]
@@ -282,13 +276,16 @@ row = test.iloc[0]
 audio, rate = sf.read(row["path"], dtype="float32")
 with torch.no_grad():
     feats, _ = frontend(torch.from_numpy(audio)[None])
-print(f"{row['utt']}: {len(audio)} samples at {rate} Hz -> features {tuple(feats.shape)} (batch, mel bands, frames)")
+print(f"{row['utt']}: {len(audio)} muestras a {rate} Hz -> características {tuple(feats.shape)} (lote, bandas mel, tramas)")  # [es]
+print(f"{row['utt']}: {len(audio)} samples at {rate} Hz -> features {tuple(feats.shape)} (batch, mel bands, frames)")  # [en]
 
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), layout="constrained")
 top.plot(torch.arange(len(audio)) / rate, audio, linewidth=0.3)
-top.set(xlabel="time (s)", title=f"Waveform: {row['utt']}")
+top.set(xlabel="tiempo (s)", title=f"Forma de onda: {row['utt']}")  # [es]
+top.set(xlabel="time (s)", title=f"Waveform: {row['utt']}")  # [en]
 image = bottom.imshow(feats[0].numpy(), origin="lower", aspect="auto", extent=(0, len(audio) / rate, 0, feats.shape[1]))
-bottom.set(xlabel="time (s)", ylabel="mel band", title="Log-mel features (front-end output)")
+bottom.set(xlabel="tiempo (s)", ylabel="banda mel", title="Características log-mel (salida del front-end)")  # [es]
+bottom.set(xlabel="time (s)", ylabel="mel band", title="Log-mel features (front-end output)")  # [en]
 fig.colorbar(image, ax=bottom)
 plt.show()
 
@@ -332,10 +329,12 @@ import labkit
 
 
 def show(function):
-    """Print a function of the library with its file and line numbers."""
+    """Imprime una función de la librería con su fichero y sus números de línea."""  # [es]
+    """Print a function of the library with its file and line numbers."""  # [en]
     lines, start = inspect.getsourcelines(function)
     path = Path(inspect.getsourcefile(function)).relative_to(Path(labkit.__file__).parents[1])
-    print(f"# {path}, lines {start}-{start + len(lines) - 1}")
+    print(f"# {path}, líneas {start}-{start + len(lines) - 1}")  # [es]
+    print(f"# {path}, lines {start}-{start + len(lines) - 1}")  # [en]
     print("".join(f"{start + i:4d}  {line}" for i, line in enumerate(lines)))
 
 # %% [markdown]

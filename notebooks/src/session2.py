@@ -39,100 +39,90 @@
 # <!-- es -->
 # ## 0. Preparación
 #
-# Esta celda prepara la máquina. **En Google Colab** clona el repositorio del curso en
-# `/content/labkit`, lo instala (`pip install -e`, que conserva el torch con CUDA de Colab) y, si
-# `USE_DRIVE` está activado, monta tu Google Drive para que tus respuestas y los checkpoints del
-# entrenamiento sobrevivan a una desconexión. **En tu propio ordenador** (con labkit instalado) solo
-# comprueba las versiones.
+# Elige aquí cómo trabajar y ejecuta la celda:
 #
-# En Colab, elige primero *Entorno de ejecución → Cambiar tipo de entorno de ejecución → GPU T4*.
-# Si el entorno se desconecta, vuelve a ejecutar las celdas desde arriba hasta donde estabas: no se
-# repite nada ya hecho (los datos, los embeddings y los entrenamientos terminados se reutilizan, y
-# un entrenamiento interrumpido continúa).
+# * `QUICK = True` (por defecto): el **corpus sintético** incluido en labkit: locutores artificiales
+#   con la estructura de carpetas de VoxCeleb, generados en segundos. Todo se ejecuta en minutos,
+#   incluso en una CPU y sin red.
+# * `QUICK = False`: los **datos reales**: VoxCeleb1 test con la lista de trials Vox1-O depurada, y un
+#   subconjunto de ~100 horas de VoxCeleb2 dev para entrenar. Necesita Colab con GPU: elige primero
+#   *Entorno de ejecución → Cambiar tipo de entorno de ejecución → GPU T4*.
+# * `LANGUAGE`: el idioma de los mensajes, las figuras, las tablas y el informe (`"es"` o `"en"`).
+#
+# **En Google Colab** la celda clona el repositorio del curso en `/content/labkit`, lo instala
+# (`pip install -e`, que conserva el torch con CUDA de Colab) y, con `USE_DRIVE = True`, monta tu
+# Google Drive para que tus respuestas y los checkpoints sobrevivan a una desconexión. **En tu
+# propio ordenador** (con labkit instalado) solo comprueba la máquina. Si algo falla, la celda dice
+# en una línea la causa (✗) y en otra qué hacer (→).
+#
+# Si el entorno se desconecta, ejecuta de nuevo las celdas desde arriba hasta donde estabas: no se
+# repite nada ya hecho (los datos, los embeddings y los entrenamientos terminados se reutilizan, un
+# entrenamiento interrumpido continúa y tus respuestas guardadas no se tocan).
 # <!-- en -->
 # ## 0. Setup
 #
-# This cell prepares the machine. **On Google Colab** it clones the course repository into
-# `/content/labkit`, installs it (`pip install -e`, which keeps Colab's own CUDA build of torch)
-# and, if `USE_DRIVE` is on, mounts your Google Drive so that your answers and training
-# checkpoints survive a disconnect. **On your own computer** (with labkit installed) it does nothing
-# but check the versions.
+# Choose how to work here, then run the cell:
 #
-# Colab: choose *Runtime → Change runtime type → T4 GPU* first. If the runtime disconnects, run the
-# cells again from the top down to where you were: nothing already done is repeated (the data,
-# embeddings and finished training runs are reused, and an interrupted training run resumes).
+# * `QUICK = True` (the default): the **synthetic corpus** embedded in labkit — artificial speakers
+#   in VoxCeleb's folder layout, generated in seconds. Everything runs in minutes, even on a CPU
+#   and without network.
+# * `QUICK = False`: the **real data** — VoxCeleb1 test with the cleaned Vox1-O trial list, and a
+#   ~100-hour subset of VoxCeleb2 dev for training. It needs Colab with a GPU: first choose
+#   *Runtime → Change runtime type → T4 GPU*.
+# * `LANGUAGE`: the language of messages, figures, tables and the report (`"es"` or `"en"`).
+#
+# **On Google Colab** the cell clones the course repository into `/content/labkit`, installs it
+# (`pip install -e`, which keeps Colab's own CUDA build of torch) and, with `USE_DRIVE = True`,
+# mounts your Google Drive so that your answers and checkpoints survive a disconnect. **On your own
+# computer** (with labkit installed) it only checks the machine. If something fails, the cell says
+# the cause in one line (✗) and what to do in the next (→).
+#
+# If the runtime disconnects, run the cells again from the top down to where you were: nothing
+# already done is repeated (the data, embeddings and finished training runs are reused, an
+# interrupted training run resumes, and your saved answers are left alone).
 
 # %%
+QUICK = True  # [es] True: corpus sintético, minutos en cualquier máquina. False: VoxCeleb real (Colab con GPU) [en] True: synthetic corpus, minutes on any machine. False: real VoxCeleb (Colab with a GPU)
+LANGUAGE = "es"  # [es] "es" o "en": mensajes, figuras, tablas e informe [en] "es" or "en": messages, figures, tables and the report
+USE_DRIVE = True  # [es] Colab: guardar respuestas y checkpoints en Google Drive [en] Colab: keep answers and checkpoints on Google Drive
+
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 REPOSITORY = "https://github.com/labkit-lab/labkit"  # = [project.urls] Repository in pyproject.toml (`make urls`)
-IN_COLAB = "google.colab" in sys.modules
-USE_DRIVE = True  # [es] Colab: guardar respuestas y checkpoints en Google Drive [en] Colab: keep answers and checkpoints on Google Drive
+CHECKOUT = Path("/content/labkit") if "google.colab" in sys.modules else None  # [es] Colab: el repositorio clonado; fuera de Colab, labkit ya está instalado [en] Colab: the cloned repository; elsewhere labkit is already installed
+if CHECKOUT and not CHECKOUT.exists():
+    clone = subprocess.run(["git", "clone", "-q", "--depth", "1", REPOSITORY, str(CHECKOUT)], capture_output=True, text=True,
+                           env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})  # [es] nunca pide contraseña: falla y dice por qué [en] never asks for a password: fails and says why
+    if clone.returncode != 0:
+        print(clone.stderr)
+        cause = next((line for line in clone.stderr.splitlines() if line.startswith("fatal:")), clone.stderr.strip())
+        raise SystemExit(f"✗ git clone {REPOSITORY}: {cause}\n"
+                         "→ Comprueba REPOSITORY (la dirección del curso en GitHub, la del botón del README). Un repositorio "  # [es]
+                         "privado no se puede clonar desde Colab: pide a tu profesor la copia pública. Sin red, vuelve a ejecutar la celda.")  # [es]
+                         "→ Check REPOSITORY (the course's GitHub address, as in the README's badge). A private repository "  # [en]
+                         "cannot be cloned from Colab: ask your teacher for the public copy. Without network, run the cell again.")  # [en]
+if CHECKOUT:
+    sys.path.insert(0, str(CHECKOUT))  # [es] importable ya, sin reiniciar el kernel [en] importable at once, no kernel restart
+    os.chdir(CHECKOUT)
 
-if IN_COLAB:
-    checkout = Path("/content/labkit")
-    if not checkout.exists():
-        subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, str(checkout)], check=True)
-    # [es] torch ya está instalado en Colab (con CUDA): pip lo conserva, nunca lo reinstales [en] torch is already installed on Colab (with CUDA): pip keeps it, never reinstall it
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(checkout)], check=True)
-    sys.path.insert(0, str(checkout))  # [es] importable ya, sin reiniciar el kernel [en] importable at once, no kernel restart
-    os.chdir(checkout)
-    if USE_DRIVE:
-        from google.colab import drive
+from labkit.colab import setup
 
-        drive.mount("/content/drive")
-
-import torch
-
-print("torch", torch.__version__, "| device:", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU")
-
-# %% [markdown]
-# <!-- es -->
-# ### Modo rápido o datos reales
-#
-# * `QUICK = True` (por defecto): el **corpus sintético** incluido en labkit: locutores
-#   artificiales con la estructura de carpetas de VoxCeleb, generados en segundos. Todo se ejecuta
-#   en minutos, incluso en una CPU y sin red.
-# * `QUICK = False`: los **datos reales**: VoxCeleb1 test con la lista de trials Vox1-O depurada, y
-#   un subconjunto de ~100 horas de VoxCeleb2 dev para entrenar. Las descargas llevan un rato: usa
-#   Colab con GPU.
-#
-# `LANGUAGE` elige el idioma de los mensajes, las figuras, las tablas y el informe: `"es"` o `"en"`.
-# <!-- en -->
-# ### Quick mode or real data
-#
-# * `QUICK = True` (the default): the **synthetic corpus** embedded in labkit — artificial speakers
-#   in VoxCeleb's folder layout, generated in seconds. Everything runs in minutes, even on a CPU
-#   and without network.
-# * `QUICK = False`: the **real data** — VoxCeleb1 test with the cleaned Vox1-O trial list, and a
-#   ~100-hour subset of VoxCeleb2 dev for training. Downloads take a while: use Colab with a GPU.
-#
-# `LANGUAGE` chooses the language of messages, figures, tables and the report: `"es"` or `"en"`.
-
-# %%
-from labkit.data.download import default_data_root
-
-QUICK = True  # [es] True: corpus sintético, minutos. False: VoxCeleb real (Colab + GPU) [en] True: synthetic corpus, minutes. False: real VoxCeleb (Colab + GPU)
-LANGUAGE = "es"  # [es] "es" o "en" [en] "es" or "en"
-QUICK = os.environ.get("LABKIT_NOTEBOOK_QUICK", str(QUICK)).lower() not in ("0", "false", "no")
-PRESET = os.environ.get("LABKIT_NOTEBOOK_PRESET", "lab")  # [es] tamaño del corpus sintético: "lab" (1,8 h) o "tiny" (tests) [en] synthetic corpus size: "lab" (1.8 h) or "tiny" (tests)
-DATA = default_data_root()  # [es] /content/data en Colab (el disco local rápido de la VM), ./data en otro caso [en] /content/data on Colab (the VM's fast local disk), ./data elsewhere
-DRIVE = Path("/content/drive/MyDrive")
-OUT = Path(os.environ.get("LABKIT_NOTEBOOK_OUT") or (DRIVE / "labkit" / "notebooks" if DRIVE.is_dir() else "runs/notebooks"))
-print(f"QUICK={QUICK}  data: {DATA}  outputs: {OUT}")
+QUICK, PRESET, DATA, OUT = setup(QUICK, LANGUAGE, USE_DRIVE, checkout=CHECKOUT)  # [es] instala, monta Drive, comprueba GPU y PyAV [en] installs, mounts Drive, checks the GPU and PyAV
 
 # %%
 # %matplotlib inline
 from labkit.demo import CONFIGS
+from labkit.i18n import readable
 from labkit.report.questions import answer, attach, progress, set_info, store
 
 set_info(language=LANGUAGE)
 MINUTES = float(os.environ.get("LABKIT_NOTEBOOK_MINUTES") or (4 if QUICK else 20))  # [es] presupuesto de entrenamiento por modelo [en] training budget per model
 CACHE = OUT / "cache"  # [es] los embeddings ya calculados se reutilizan (según la suma de verificación del modelo) [en] embeddings already computed are reused (keyed by the model's checksum)
-print(f"training budget: {MINUTES:g} min per model")
+print(f"presupuesto de entrenamiento: {MINUTES:g} min por modelo")  # [es]
+print(f"training budget: {MINUTES:g} min per model")  # [en]
 
 # %% [markdown]
 # <!-- es -->
@@ -167,7 +157,8 @@ else:
     TEST_ROOT, TRAIN_ROOT = DATA / "voxceleb1", DATA / "voxceleb2_subset"
     TRIALS = TEST_ROOT / "meta" / "veri_test2.txt"
 trials = read_trials(TRIALS)
-print(f"test audio: {TEST_ROOT}  training audio: {TRAIN_ROOT}  trials: {len(trials)} ({int(trials.labels.sum())} target)")
+print(f"audio de test: {TEST_ROOT} | audio de entrenamiento: {TRAIN_ROOT} | trials: {len(trials)} ({int(trials.labels.sum())} target)")  # [es]
+print(f"test audio: {TEST_ROOT} | training audio: {TRAIN_ROOT} | trials: {len(trials)} ({int(trials.labels.sum())} target)")  # [en]
 
 # %% [markdown]
 # <!-- es -->
@@ -198,8 +189,10 @@ else:
     pretrained_model = models.load(fetch("wespeaker_resnet34", DATA))
     pretrained_minutes = None  # [es] entrenado por WeSpeaker, en muchas GPU [en] trained by WeSpeaker, on many GPUs
 cfg = pretrained_model.config
-print(f"{cfg.arch}{cfg.depth} width {cfg.width}: {count_parameters(pretrained_model) / 1e6:.2f} M parameters, "
-      f"{cfg.frontend.n_mels} mel bands, {pretrained_model.embed_dim}-dimensional embeddings")
+print(f"{cfg.arch}{cfg.depth}, anchura {cfg.width}: {count_parameters(pretrained_model) / 1e6:.2f} M parámetros, "  # [es]
+      f"{cfg.frontend.n_mels} bandas mel, embeddings de dimensión {pretrained_model.embed_dim}")  # [es]
+print(f"{cfg.arch}{cfg.depth} width {cfg.width}: {count_parameters(pretrained_model) / 1e6:.2f} M parameters, "  # [en]
+      f"{cfg.frontend.n_mels} mel bands, {pretrained_model.embed_dim}-dimensional embeddings")  # [en]
 
 # %% [markdown]
 # <!-- es -->
@@ -223,8 +216,10 @@ from labkit.scoring import cosine_scores
 device = pick_device("auto")
 ids, embeddings = extract(pretrained_model.to(device), trial_manifest(TEST_ROOT, trials), cache_dir=CACHE)
 scores = cosine_scores(trials, ids, embeddings)
-print(f"{len(ids)} embeddings of dimension {embeddings.shape[1]}, {len(scores)} trial scores")
-print(f"mean score: targets {scores[trials.labels == 1].mean():.3f}, non-targets {scores[trials.labels == 0].mean():.3f}")
+print(f"{len(ids)} embeddings de dimensión {embeddings.shape[1]}, {len(scores)} puntuaciones de trials")  # [es]
+print(f"puntuación media: targets {scores[trials.labels == 1].mean():.3f}, non-targets {scores[trials.labels == 0].mean():.3f}")  # [es]
+print(f"{len(ids)} embeddings of dimension {embeddings.shape[1]}, {len(scores)} trial scores")  # [en]
+print(f"mean score: targets {scores[trials.labels == 1].mean():.3f}, non-targets {scores[trials.labels == 0].mean():.3f}")  # [en]
 
 # %% [markdown]
 # <!-- es -->
@@ -251,10 +246,12 @@ from labkit.metrics import summarize
 from labkit.plots import det_plot, save_figure, score_histogram
 
 summary = summarize(scores, trials.labels, p_targets=(0.01, 0.05))
-print(f"EER {100 * summary['eer']:.2f} % at threshold {summary['eer_threshold']:.3f}")
+print(f"EER {100 * summary['eer']:.2f} % en el umbral {summary['eer_threshold']:.3f}")  # [es]
+print(f"EER {100 * summary['eer']:.2f} % at threshold {summary['eer_threshold']:.3f}")  # [en]
 print(f"minDCF(0.01) {summary['min_dcf_0.01']:.3f}   minDCF(0.05) {summary['min_dcf_0.05']:.3f}")
 
-det_figure = det_plot({"pretrained": (scores, trials.labels)}, title="DET: pretrained model")
+det_figure = det_plot({"pretrained": (scores, trials.labels)}, title="DET: modelo preentrenado")  # [es]
+det_figure = det_plot({"pretrained": (scores, trials.labels)}, title="DET: pretrained model")  # [en]
 score_figure = score_histogram(scores, trials.labels, threshold=summary["eer_threshold"])
 save_figure(det_figure, OUT / "figures" / "det_pretrained")
 save_figure(score_figure, OUT / "figures" / "scores")
@@ -281,9 +278,10 @@ display(det_figure, score_figure)
 # %%
 from labkit.evaluate import evaluate, results_table
 
-rows = [evaluate(pretrained_model, trials, TEST_ROOT, name="pretrained", out_dir=OUT / "pretrained",
-                 train_seconds=None if pretrained_minutes is None else 60 * pretrained_minutes, cache_dir=CACHE)]
-results_table(rows)
+RESULTS = {}  # [es] una fila por sistema, por su nombre: volver a ejecutar una celda sustituye su fila, nunca la duplica [en] one row per system, by name: re-running a cell replaces its row, never adds a second one
+RESULTS["pretrained"] = evaluate(pretrained_model, trials, TEST_ROOT, name="pretrained", out_dir=OUT / "pretrained",
+                                 train_seconds=None if pretrained_minutes is None else 60 * pretrained_minutes, cache_dir=CACHE)
+readable(results_table(list(RESULTS.values())))
 
 # %% [markdown]
 # <!-- es -->
@@ -315,10 +313,11 @@ SYSTEMS = {  # [es] pequeño frente a grande: profundidad (número de bloques re
 
 
 def train_system(name: str):
-    """Train one of SYSTEMS for MINUTES minutes (or resume it) and return its run folder."""
+    """Entrena uno de SYSTEMS durante MINUTES minutos (o lo reanuda) y devuelve su carpeta."""  # [es]
+    """Train one of SYSTEMS for MINUTES minutes (or resume it) and return its run folder."""  # [en]
     overrides = [f"data.root={TRAIN_ROOT}", f"run.out_dir={OUT / name}", f"run.max_minutes={MINUTES}", *SYSTEMS[name]]
-    if QUICK and PRESET == "tiny":
-        overrides.append("data.batch_size=8")  # [es] el corpus tiny solo tiene 32 locuciones de entrenamiento [en] the tiny corpus has only 32 training utterances
+    if QUICK and PRESET == "tiny":  # [es] el corpus tiny (tests) solo tiene 32 locuciones de entrenamiento: 2 épocas [en] the tiny corpus (tests) has only 32 training utterances: 2 epochs
+        overrides += ["data.batch_size=8", "run.epochs=2"]
     return train(apply_overrides(load_config(CONFIG), overrides), on_log=LivePlot())
 
 
@@ -344,7 +343,8 @@ from labkit.plots import training_curves
 
 history = pd.read_csv(run_small / "history.csv")
 curves = {name: history[name].to_numpy() for name in ("epoch", "loss", "acc", "val_eer") if history[name].notna().any()}
-training_figure = training_curves(curves, x="epoch", title="ResNet10 w16 from scratch")
+training_figure = training_curves(curves, x="epoch", title="ResNet10-w16 desde cero")  # [es]
+training_figure = training_curves(curves, x="epoch", title="ResNet10-w16 from scratch")  # [en]
 save_figure(training_figure, OUT / "figures" / "training")
 attach("fig_training", training_figure)
 display(training_figure)
@@ -352,14 +352,15 @@ print(history.tail(3).to_string(index=False))
 
 # %%
 def evaluate_run(name: str, run_dir: Path) -> dict:
-    """Evaluate a finished training run on the test trials and return its result row."""
+    """Evalúa un entrenamiento terminado sobre los trials de test y devuelve su fila de resultados."""  # [es]
+    """Evaluate a finished training run on the test trials and return its result row."""  # [en]
     model = models.load(run_dir / "model.pt").to(device)
     train_seconds = models.load_extra(run_dir / "model.pt").get("train_seconds")
     return evaluate(model, trials, TEST_ROOT, name=name, out_dir=OUT / name / "eval", train_seconds=train_seconds, cache_dir=CACHE)
 
 
-rows.append(evaluate_run("resnet10-w16", run_small))
-results_table(rows)
+RESULTS["resnet10-w16"] = evaluate_run("resnet10-w16", run_small)
+readable(results_table(list(RESULTS.values())))
 
 # %% [markdown]
 # <!-- es -->
@@ -381,23 +382,25 @@ from labkit.models.summary import format_summary, summarize as model_summary
 
 for name, overrides in SYSTEMS.items():
     model = models.build_model(apply_overrides(load_config(CONFIG), overrides).model)
-    print(f"{name}: 2 s of audio, one utterance")
+    print(f"{name}: 2 s de audio, una locución")  # [es]
+    print(f"{name}: 2 s of audio, one utterance")  # [en]
     print(format_summary(model_summary(model, seconds=2.0)), end="\n\n")
 
 # %%
 run_large = train_system("resnet18-w32")
-rows.append(evaluate_run("resnet18-w32", run_large))
-results = results_table(rows)
-results.to_csv(OUT / "results.csv", index=False)
-attach("tab_results", results)
-results
+RESULTS["resnet18-w32"] = evaluate_run("resnet18-w32", run_large)
+results = results_table(list(RESULTS.values()))
+results.to_csv(OUT / "results.csv", index=False)  # [es] con los nombres cortos de las columnas, para leerlo con pandas [en] with the short column names, to read back with pandas
+attach("tab_results", readable(results))
+readable(results)
 
 # %%
 from labkit.trials import read_scores
 
-folders = {"pretrained": OUT / "pretrained", "resnet10-w16": OUT / "resnet10-w16" / "eval", "resnet18-w32": OUT / "resnet18-w32" / "eval"}
+folders = {name: OUT / "pretrained" if name == "pretrained" else OUT / name / "eval" for name in RESULTS}  # [es] donde evaluate dejó scores.txt [en] where evaluate left scores.txt
 systems = {name: (s.scores, s.labels) for name, s in ((name, read_scores(folder / "scores.txt")) for name, folder in folders.items())}
-systems_figure = det_plot(systems, title="DET: all systems")
+systems_figure = det_plot(systems, title="DET: todos los sistemas")  # [es]
+systems_figure = det_plot(systems, title="DET: all systems")  # [en]
 save_figure(systems_figure, OUT / "figures" / "det_systems")
 attach("fig_det_systems", systems_figure)
 display(systems_figure)
