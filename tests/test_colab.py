@@ -52,7 +52,7 @@ def run_python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 def colab_cell(lang: str, checkout: Path, repository: str) -> str:
     """The setup cell as it runs on Colab, with its checkout folder and repository moved for the test."""
     cell = setup_cell(lang).replace('Path("/content/labkit")', f"Path({str(checkout)!r})")
-    return "import google.colab\n" + re.sub(r'^REPOSITORY = "[^"]*"', f"REPOSITORY = {repository!r}", cell, flags=re.M)
+    return "import google.colab\nQUICK, LANGUAGE, USE_DRIVE = True, 'es', True\n" + re.sub(r'^REPOSITORY = "[^"]*"', f"REPOSITORY = {repository!r}", cell, flags=re.M)
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
@@ -61,10 +61,11 @@ def test_clone_of_a_wrong_repository_says_why_and_what_to_do(lang, tmp_path):
     checkout = tmp_path / "content" / "labkit"
     result = run_python(colab_cell(lang, checkout, f"file://{tmp_path}/no-such-repository.git"), tmp_path, PYTHONPATH=str(stand_in))
     assert result.returncode == 1
-    last = result.stderr.strip().splitlines()
-    assert last[-2].startswith("✗ git clone file://") and "does not appear to be a git repository" in last[-2]
-    assert last[-1].startswith({"es": "→ Comprueba REPOSITORY", "en": "→ Check REPOSITORY"}[lang])
-    assert "private" in last[-1] or "privado" in last[-1]
+    lines = result.stderr.strip().splitlines()
+    cause = next(i for i, line in enumerate(lines) if line.startswith("✗ "))
+    assert lines[cause].startswith("✗ git clone file://") and "does not appear to be a git repository" in lines[cause]
+    assert lines[cause + 1].startswith({"es": "→ Comprueba REPOSITORY", "en": "→ Check REPOSITORY"}[lang])
+    assert {"es": "privado", "en": "private"}[lang] in lines[cause + 2]
     assert "Traceback" not in result.stderr and not checkout.exists()
 
 

@@ -12,6 +12,7 @@ time budget), answers and outputs in a temporary folder.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import sys
@@ -105,10 +106,12 @@ def test_every_question_of_the_session_has_its_text_and_an_answer_cell(session, 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_setup_cell_is_the_same_in_both_notebooks_and_keeps_colab_torch(lang):
-    setup = [[c.source for c in cells(s, lang) if c.cell_type == "code" and "REPOSITORY =" in c.source] for s in SESSIONS]
-    assert len(setup[0]) == 1 and setup[0] == setup[1]
-    assert "setup(QUICK, LANGUAGE, USE_DRIVE, checkout=CHECKOUT)" in setup[0][0]
-    assert "torch" not in setup[0][0]  # never reinstalled: labkit.colab.install runs `pip install -e` of the checkout only
+    code = [[c.source for c in cells(s, lang) if c.cell_type == "code"] for s in SESSIONS]
+    settings, setup = code[0][:2]
+    assert code[1][:2] == [settings, setup]  # the same settings and setup cells open both sessions
+    assert settings.startswith("QUICK = True") and f'LANGUAGE = "{lang}"' in settings and "USE_DRIVE = True" in settings
+    assert "REPOSITORY =" in setup and "setup(QUICK, LANGUAGE, USE_DRIVE, checkout=CHECKOUT)" in setup
+    assert "torch" not in setup  # never reinstalled: labkit.colab.install runs `pip install -e` of the checkout only
 
 
 @pytest.mark.parametrize("session", SESSIONS)
@@ -118,41 +121,83 @@ def test_notebooks_call_the_library_and_define_only_small_helpers(session):
     assert set(re.findall(r"^def (\w+)", sources, re.M)) <= HELPERS
 
 
+SAVED = {"s1_q1": "Una respuesta guardada antes de abrir una copia nueva.", "s1_q5": "f_plus_x", "s2_q2": 4.5}  # answers given earlier
+
+
+def execute(path: Path, kernel_name: str, work: Path, rerun: str | None = None) -> nbformat.NotebookNode:
+    """Run every cell of the notebook at ``path`` in one kernel ("Run all"), then once more the code cells holding ``rerun``."""
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name=kernel_name, resources={"metadata": {"path": str(work)}})
+    with client.setup_kernel():  # a cell error raises CellExecutionError with the traceback
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+        for index, cell in enumerate(notebook.cells):
+            if rerun and cell.cell_type == "code" and rerun in cell.source:
+                client.execute_cell(cell, index)  # the same kernel state: RESULTS already holds every system
+    return notebook
+
+
+def keep_executed(notebook: nbformat.NotebookNode, folder: Path, name: str) -> str:
+    """Write the executed notebook and its HTML rendering (what a student sees) into ``folder``; return the HTML."""
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / f"{name}.ipynb")
+    (folder / f"{name}.html").write_text(html, encoding="utf-8")
+    return html
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_both_notebooks_run_headless_in_quick_mode(lang, tmp_path, monkeypatch):
+def test_notebooks_run_all_headless_in_quick_mode_and_again(lang, tmp_path, monkeypatch):
+    """Both sessions, "Run all" on fresh copies after some answers were saved, on the synthetic ``tiny`` corpus.
+
+    Session 2's evaluation and results cells then run a second time in the same kernel: one row per
+    system. The executed notebooks are rendered to HTML (kept in ``$LABKIT_EXECUTED_DIR`` when set,
+    for `make screenshots`).
+    """
     kernel_name = kernel(tmp_path, monkeypatch)
     work, out, answers = tmp_path / "work", tmp_path / "out", tmp_path / "answers" / "answers.json"
     work.mkdir()
     for name, value in {"LABKIT_NOTEBOOK_QUICK": "1", "LABKIT_NOTEBOOK_PRESET": "tiny", "LABKIT_NOTEBOOK_MINUTES": "5",
                         "LABKIT_ANSWERS": str(answers), "LABKIT_NOTEBOOK_OUT": str(out)}.items():
         monkeypatch.setenv(name, value)
-    executed = {}
+    for qid, value in SAVED.items():
+        AnswerStore(answers).save_answer(qid, value)
+    kept = Path(os.environ.get("LABKIT_EXECUTED_DIR") or tmp_path / "executed") / lang
+    executed, html = {}, {}
     for session in SESSIONS:
-        notebook = nbformat.read(NOTEBOOKS[session, lang], as_version=4)
-        nbclient.NotebookClient(notebook, timeout=600, kernel_name=kernel_name, resources={"metadata": {"path": str(work)}}).execute()
-        executed[session] = notebook  # a cell error raises CellExecutionError with the traceback
+        executed[session] = execute(NOTEBOOKS[session, lang], kernel_name, work, rerun="RESULTS[" if session == 2 else None)
+        html[session] = keep_executed(executed[session], kept, f"session{session}")
 
     text1, text2 = "\n".join(outputs(executed[1], "text")), "\n".join(outputs(executed[2], "text"))
     assert "QUICK=True" in text1 and "| device:" in text1
     assert re.search(r"# labkit/models/resnet\.py, (lines|líneas) \d+-\d+", text1) and "the shortcut: F(x) + x" in text1
     assert (work / "data" / "synthetic-tiny" / "meta" / "veri_test.txt").is_file()  # the corpus went under the working folder
-    assert sum("<audio" in html for html in outputs(executed[1], "text/html")) == 4  # two speakers x two sessions
+    assert sum("<audio" in page for page in outputs(executed[1], "text/html")) == 4  # two speakers x two sessions
     assert len(outputs(executed[2], "image/png")) >= 4  # DET, histogram, training curves, DET overlay shown inline
 
     for name in ("det_pretrained", "scores", "training", "det_systems"):
         for suffix in (".pdf", ".png"):
             assert (out / "figures" / f"{name}{suffix}").stat().st_size > 1000
-    results = pd.read_csv(out / "results.csv")
-    assert results["model"].tolist() == ["pretrained", "resnet10-w16", "resnet18-w32"]
+    results = pd.read_csv(out / "results.csv")  # written again by the re-run of the results cell
+    assert results["model"].tolist() == ["pretrained", "resnet10-w16", "resnet18-w32"]  # one row per system, not six
     assert results["eer_%"].between(0, 100).all() and (results["trials"] == 40).all()
     assert results.loc[1, "params_M"] < results.loc[2, "params_M"]  # the larger model is larger
-    assert "eer_%" in text2 and "resnet18-w32" in text2  # the results table is shown
+    headers = {"es": ("EER (%)", "parámetros (M)"), "en": ("EER (%)", "parameters (M)")}[lang]
+    assert all(header in text2 for header in headers) and "resnet18-w32" in text2  # the results table, readable headers
     for run in ("resnet10-w16", "resnet18-w32"):
-        assert len(pd.read_csv(out / run / "history.csv")) >= 1 and (out / run / "model.pt").is_file()
+        history = pd.read_csv(out / run / "history.csv")
+        assert history["epoch"].max() == 2 and (out / run / "model.pt").is_file()  # two epochs of the tiny corpus
 
     content = AnswerStore(answers).read()
+    assert content["info"]["language"] == lang
     assert set(content["evidence"]) == set(bank().evidence)  # tab_data, fig_scores, ..., fig_det_systems
-    assert set(content["answers"]) == {q.id for q in bank().questions}  # every answer cell saved (empty)
+    assert set(content["answers"]) == {q.id for q in bank().questions}  # every answer cell ran
+    for qid, value in SAVED.items():  # "Run all" on a fresh copy kept every answer saved before
+        assert content["answers"][qid]["value"] == value
     assert (out / "report" / "report-overleaf.zip").is_file() and (out / "report" / "report.docx").is_file()
     assert "missing figures/tables: none" in text2
+    for session in SESSIONS:  # the HTML a student would see: every figure inline, no error
+        assert html[session].count("data:image/png;base64") >= (2 if session == 1 else 4) and "Traceback" not in html[session]
