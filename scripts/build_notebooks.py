@@ -12,8 +12,9 @@ markdown cell) that carries both languages:
   line and ``x = 1  # [es] uno [en]`` keeps its code in both with a Spanish-only comment;
 * ``LANGUAGE = "es"`` (the notebook's language setting) is written with the notebook's language;
 * a code cell that holds only ``# @questions N`` becomes session N's questions, taken from the
-  question bank (``labkit/report/questions.yaml``) in the notebook's language, each followed by
-  its ``answer(...)`` cell.
+  question bank (``labkit/report/questions.yaml``) in the notebook's language (a text that names
+  the data names both data sets: the mode is chosen when the notebook runs), each followed by its
+  ``answer(...)`` cell.
 
 Spanish is the course language (``notebooks/es``); English is beside it (``notebooks/en``).
 
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's labkit, for the question bank
 
 from labkit.files import write_text_atomic  # noqa: E402
-from labkit.report.questions import Question, bank  # noqa: E402
+from labkit.report.bank import ANY_MODE, Question, bank  # noqa: E402
 
 LANGUAGES = ("es", "en")  # the first is the course's language
 SOURCES = ROOT / "notebooks" / "src"
@@ -98,7 +99,8 @@ def question_cells(session: int, language: str) -> list[nbformat.NotebookNode]:
     """The bank's questions of ``session``: the text above, the ``answer(...)`` cell below."""
     cells = []
     for question in (q for q in bank().questions if q.session == session):
-        text = f"**{question.id}** ({question.section[language]}). {question.text[language]}"
+        asked = bank().fill(question.text[language], ANY_MODE, language)  # the mode is chosen later: both data sets named
+        text = f"**{question.id}** ({question.section[language]}). {asked}"
         if question.evidence:
             text += f"\n\n*{WORDS['evidence'][language]}:* {', '.join(question.evidence)}"
         cells += [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_code_cell(answer_call(question, language))]

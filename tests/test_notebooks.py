@@ -15,6 +15,7 @@ import importlib.util
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +24,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from labkit.report.questions import AnswerStore, bank
+from labkit.report.bank import bank
+from labkit.report.store import AnswerStore
 from notebook_kernel import kernel, outputs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +100,8 @@ def test_every_question_of_the_session_has_its_text_and_an_answer_cell(session, 
     for question in (q for q in bank().questions if q.session == session):
         index = next(i for i, c in enumerate(notebook) if c.cell_type == "code" and c.source.startswith(f'answer("{question.id}"'))
         above = notebook[index - 1]
-        assert above.cell_type == "markdown" and question.text[lang] in above.source, (
+        text = bank().fill(question.text[lang], "any", lang)  # before the mode is known: both data sets named
+        assert above.cell_type == "markdown" and text in above.source, (
             f"{NOTEBOOKS[session, lang]}: the cell above answer({question.id!r}) must quote the bank's text "
             "(labkit/report/questions.yaml) in the notebook's language, word for word")
     assert notebook[-1 if session == 1 else -3].source == "progress()"
@@ -201,3 +204,14 @@ def test_notebooks_run_all_headless_in_quick_mode_and_again(lang, tmp_path, monk
     assert "missing figures/tables: none" in text2
     for session in SESSIONS:  # the HTML a student would see: every figure inline, no error
         assert html[session].count("data:image/png;base64") >= (2 if session == 1 else 4) and "Traceback" not in html[session]
+
+    # the report of a quick-mode run says so, in the notebook's language, figures included
+    if shutil.which("pdftotext") is None or not (out / "report" / "report.pdf").is_file():
+        pytest.skip("no TeX or pdftotext here (`make tex`): the PDF report was not checked")
+    pdf = out / "report" / "report.pdf"
+    first_page, report = (" ".join(subprocess.run(["pdftotext", *pages, pdf, "-"], capture_output=True, text=True,
+                                                  check=True).stdout.split()) for pages in (["-l", "1"], []))
+    quick = bank().data_modes["quick"]
+    assert quick["name"][lang] in first_page  # the data mode on the first page
+    assert quick["test_set"][lang] in report and "VoxCeleb1" not in report
+    assert {"es": "Tasa de falsa aceptación (%)", "en": "False acceptance rate (%)"}[lang] in report  # the DET figure's axis

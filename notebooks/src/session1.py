@@ -123,15 +123,16 @@ QUICK, PRESET, DATA, OUT = setup(QUICK, LANGUAGE, USE_DRIVE, checkout=CHECKOUT)
 
 # %% [markdown]
 # <!-- es -->
-# Quiénes sois, para el informe (ejecútala una vez; se guarda con vuestras respuestas).
+# Quiénes sois, para el informe (se guarda con vuestras respuestas).
 # <!-- en -->
-# Who you are, for the report (run it once; it is saved with your answers).
+# Who you are, for the report (saved with your answers).
 
 # %%
 from labkit.report.questions import answer, attach, progress, set_info
 
 STUDENTS = []  # [es] p. ej. [("Ana García", "100456789"), ("Luis Pérez", "100456790")] [en] e.g. [("Ana García", "100456789"), ("Luis Pérez", "100456790")]
-set_info(students=STUDENTS or None, language=LANGUAGE)  # [es] sin STUDENTS, los nombres ya guardados se conservan [en] without STUDENTS, names saved before are kept
+# [es] El idioma y los datos del informe (el modo rápido nunca se presenta como VoxCeleb); sin STUDENTS, los nombres ya guardados se conservan. [en] The report's language and data (quick mode is never presented as VoxCeleb); without STUDENTS, names saved before are kept.
+set_info(students=STUDENTS or None, language=LANGUAGE, data_mode="quick" if QUICK else "voxceleb")
 
 # %% [markdown]
 # <!-- es -->

@@ -123,7 +123,7 @@ from labkit.demo import CONFIGS
 from labkit.i18n import readable
 from labkit.report.questions import answer, attach, progress, set_info, store
 
-set_info(language=LANGUAGE)
+set_info(language=LANGUAGE, data_mode="quick" if QUICK else "voxceleb")  # [es] el idioma y los datos del informe [en] the report's language and data
 MINUTES = float(os.environ.get("LABKIT_NOTEBOOK_MINUTES") or (4 if QUICK else 20))  # [es] presupuesto de entrenamiento por modelo [en] training budget per model
 CACHE = OUT / "cache"  # [es] los embeddings ya calculados se reutilizan (según la suma de verificación del modelo) [en] embeddings already computed are reused (keyed by the model's checksum)
 print(f"presupuesto de entrenamiento: {MINUTES:g} min por modelo")  # [es]
