@@ -29,8 +29,8 @@ CONSTRAINTS = ROOT / ".ci" / "colab-constraints.txt"
 VENV = ROOT / ".venv-colab"
 TORCH = "torch==2.13.0"  # this machine's torch, as in requirements-dev.txt (the CPU build on the course machines)
 TORCH_FAMILY = re.compile(r"^(torch|torchvision|torchaudio|torchcodec|triton|nvidia-.*)$", re.I)  # Colab's CUDA stack
-NO_PY311_BUILD = {  # Colab's version has no wheel or source build that installs on Python 3.11 (found by `build`)
-}
+NO_PY311_BUILD: set[str] = set()  # Colab versions with no build that installs on Python 3.11 (none among what labkit uses)
+CONFLICTS = {"setuptools": "torch 2.13 requires setuptools>=77.0.3 (Colab has 75.2.0)"}  # pins this torch cannot live with
 TEST_TOOLS = ("pytest", "pytest-timeout")  # Colab's version where it has one, else requirements-dev.txt's pin
 
 
@@ -47,13 +47,14 @@ def colab_pins(freeze: str) -> dict[str, str]:
 def constraints_text(freeze: str, source: str) -> str:
     """The constraints file: Colab's pins without the torch family and without those that do not install on 3.11."""
     pins = colab_pins(freeze)
-    kept = [pin for name, pin in sorted(pins.items()) if not TORCH_FAMILY.match(name) and name not in NO_PY311_BUILD]
-    left_out = sorted(name for name in pins if TORCH_FAMILY.match(name)) + sorted(NO_PY311_BUILD)
+    left_out = {name for name in pins if TORCH_FAMILY.match(name)} | NO_PY311_BUILD | set(CONFLICTS)
+    kept = [pin for name, pin in sorted(pins.items()) if name not in left_out]
     header = [
         "# Google Colab's package versions (GPU runtime), as constraints for .venv-colab.",
         f"# Written by `python scripts/colab_env.py constraints` from {source}; do not edit.",
-        f"# Left out ({len(left_out)}): the torch/CUDA family (this machine's {TORCH} is used) and versions",
-        "# without a build for Python 3.11: " + ", ".join(left_out),
+        f"# Left out: the torch/CUDA family (this machine's {TORCH} is used instead of torch 2.11+cu128): "
+        + ", ".join(sorted(name for name in pins if TORCH_FAMILY.match(name))),
+        *(f"# Left out: {name}, {why}" for name, why in CONFLICTS.items()),
     ]
     return "\n".join(header + kept) + "\n"
 
@@ -71,15 +72,17 @@ def build(python: str) -> None:
     pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if not (VENV / "bin" / "python").exists():
         subprocess.run([python, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([*pip, TORCH], check=True)  # first, so that nothing below pulls another torch
     notebook_tools = ["ipykernel", "ipython", "ipywidgets", "nbclient", "nbformat", "nbconvert", "jupyter-client"]
-    subprocess.run([*pip, "-c", str(CONSTRAINTS), "-r", str(ROOT / "requirements.txt"), *notebook_tools, *test_tools()],
+    # torch pinned in the same resolution: a Colab pin that it cannot live with fails here, never swaps torch for a CUDA build
+    subprocess.run([*pip, "-c", str(CONSTRAINTS), TORCH, "-r", str(ROOT / "requirements.txt"), *notebook_tools, *test_tools()],
                    check=True)
     versions = subprocess.run([str(VENV / "bin" / "python"), "-c", "import IPython, ipywidgets, numpy, pandas, matplotlib, torch, sys; "
                                "print('python', sys.version.split()[0], '| torch', torch.__version__, '| ipywidgets', ipywidgets.__version__,"
                                " '| IPython', IPython.__version__, '| numpy', numpy.__version__, '| pandas', pandas.__version__,"
                                " '| matplotlib', matplotlib.__version__)"], check=True, capture_output=True, text=True)
     print(f"{VENV.name}: {versions.stdout.strip()}")
+    if f"torch {TORCH.split('==')[1]}" not in versions.stdout:
+        raise SystemExit(f"{VENV.name}: expected {TORCH}, got {versions.stdout.strip()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.freeze}: no such file (Colab's pip-freeze.gpu.txt, from googlecolab/backend-info)")
         text = constraints_text(args.freeze.read_text(encoding="utf-8"), args.freeze.name)
         CONSTRAINTS.write_text(text, encoding="utf-8")
-        print(f"wrote {CONSTRAINTS.relative_to(ROOT)}: {len(text.splitlines()) - 4} pins")
+        print(f"wrote {CONSTRAINTS.relative_to(ROOT)}: {sum(not line.startswith('#') for line in text.splitlines())} pins")
     else:
         build(args.python)
     return 0
