@@ -52,6 +52,7 @@ METADATA = {  # what Colab needs: a GPU runtime by default, the plain Python 3 k
 WORDS = {  # the few words the generator writes itself
     "evidence": {"es": "Evidencia en el informe", "en": "Evidence in the report"},
     "one_of": {"es": "una de", "en": "one of"},
+    "options": {"es": "Opciones", "en": "Options"},
     "number": {"es": "un número", "en": "a number"},
 }
 
@@ -101,6 +102,9 @@ def question_cells(session: int, language: str) -> list[nbformat.NotebookNode]:
     for question in (q for q in bank().questions if q.session == session):
         asked = bank().fill(question.text[language], ANY_MODE, language)  # the mode is chosen later: both data sets named
         text = f"**{question.id}** ({question.section[language]}). {asked}"
+        if question.choices:  # what each key means, in the notebook's language
+            options = " · ".join(f"`{key}`: {labels[language]}" for key, labels in question.choices.items())
+            text += f"\n\n*{WORDS['options'][language]}:* {options}"
         if question.evidence:
             text += f"\n\n*{WORDS['evidence'][language]}:* {', '.join(question.evidence)}"
         cells += [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_code_cell(answer_call(question, language))]

@@ -11,6 +11,8 @@ time budget), answers and outputs in a temporary folder.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import importlib.util
 import os
 import re
@@ -115,6 +117,26 @@ def test_setup_cell_is_the_same_in_both_notebooks_and_keeps_colab_torch(lang):
     assert settings.startswith("QUICK = True") and f'LANGUAGE = "{lang}"' in settings and "USE_DRIVE = True" in settings
     assert "REPOSITORY =" in setup and "setup(QUICK, LANGUAGE, USE_DRIVE, checkout=CHECKOUT)" in setup
     assert "torch" not in setup  # never reinstalled: labkit.colab.install runs `pip install -e` of the checkout only
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("session", SESSIONS)
+def test_every_name_a_notebook_uses_is_defined_in_it(session, lang):
+    """No cell reads a name that no cell before it (or Python, or IPython) defines: it would fail only on some path."""
+    defined = set(dir(builtins)) | {"display", "get_ipython"}  # IPython's kernel provides these two
+    for cell in (c for c in cells(session, lang) if c.cell_type == "code"):
+        tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.startswith("%")))
+        for node in ast.walk(tree):  # everything the cell binds, wherever it stands (a cell reads top to bottom)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                defined.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                defined.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.arg):
+                defined.add(node.arg)
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+        assert used <= defined, f"{NOTEBOOKS[session, lang]}: {sorted(used - defined)} used but never defined:\n{cell.source}"
 
 
 @pytest.mark.parametrize("session", SESSIONS)

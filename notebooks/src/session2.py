@@ -460,12 +460,13 @@ progress()
 # compile it there.
 
 # %%
+from labkit.colab import in_colab
 from labkit.report.latex import build_report
 
 built = build_report(store().path, OUT / "report")
 for kind, path in built.items():
     print(f"{kind:6s} {path}")
-if "pdf" not in built and IN_COLAB:
+if "pdf" not in built and in_colab():
     from google.colab import files
 
     files.download(str(built["zip"]))  # [es] el proyecto de Overleaf, a tu ordenador [en] the Overleaf project, to your computer
