@@ -223,7 +223,7 @@ def test_notebooks_run_all_headless_in_quick_mode_and_again(lang, tmp_path, monk
     for qid, value in SAVED.items():  # "Run all" on a fresh copy kept every answer saved before
         assert content["answers"][qid]["value"] == value
     assert (out / "report" / "report-overleaf.zip").is_file() and (out / "report" / "report.docx").is_file()
-    assert "missing figures/tables: none" in text2
+    assert {"es": "figuras/tablas que faltan: ninguna", "en": "missing figures/tables: none"}[lang] in text2
     for session in SESSIONS:  # the HTML a student would see: every figure inline, no error
         assert html[session].count("data:image/png;base64") >= (2 if session == 1 else 4) and "Traceback" not in html[session]
 
