@@ -11,6 +11,8 @@ markdown cell) that carries both languages:
   exists only in the languages tagged in its comment, so ``print("hola")  # [es]`` is a Spanish-only
   line and ``x = 1  # [es] uno [en]`` keeps its code in both with a Spanish-only comment;
 * ``LANGUAGE = "es"`` (the notebook's language setting) is written with the notebook's language;
+* a code cell that holds only ``# @include shared/setup.py`` stands for the cells of that file
+  (``notebooks/src/shared/``: the setup and data cells every session opens with, written once);
 * a code cell that holds only ``# @questions N`` becomes session N's questions, taken from the
   question bank (``labkit/report/questions.yaml``) in the notebook's language (a text that names
   the data names both data sets: the mode is chosen when the notebook runs), each followed by its
@@ -43,6 +45,7 @@ MARKDOWN_TAG = re.compile(r"^<!-- (es|en) -->$", re.M)
 COMMENT_TAG = re.compile(r"#\s*\[(?:es|en)\]")  # where a bilingual comment starts
 LANGUAGE_LINE = re.compile(r'^LANGUAGE = "es"', re.M)
 QUESTIONS = re.compile(r"^# @questions (\d+)$")
+INCLUDE = re.compile(r"^# @include (\S+)$")
 METADATA = {  # what Colab needs: a GPU runtime by default, the plain Python 3 kernel
     "accelerator": "GPU",
     "colab": {"provenance": []},
@@ -122,11 +125,21 @@ def answer_call(question: Question, language: str) -> str:
     return f'answer("{question.id}", "")  # {WORDS["number"][language]}{unit}'
 
 
+def bilingual_cells(source: Path) -> list[nbformat.NotebookNode]:
+    """The cells of a source, each ``# @include`` replaced by the cells of the file it names (relative to the source)."""
+    cells = []
+    for cell in jupytext.read(source, fmt="py:percent").cells:
+        include = INCLUDE.match(cell.source.strip()) if cell.cell_type == "code" else None
+        if include and not (source.parent / include[1]).is_file():
+            raise FileNotFoundError(f"{source}: # @include {include[1]}: no such file")
+        cells += bilingual_cells(source.parent / include[1]) if include else [cell]
+    return cells
+
+
 def build(source: Path, language: str) -> nbformat.NotebookNode:
     """The notebook of ``source`` in ``language``: clean (no outputs), stable cell ids."""
-    bilingual = jupytext.read(source, fmt="py:percent")
     cells = []
-    for cell in bilingual.cells:
+    for cell in bilingual_cells(source):
         questions = QUESTIONS.match(cell.source.strip()) if cell.cell_type == "code" else None
         if questions:
             cells += question_cells(int(questions[1]), language)

@@ -17,8 +17,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# the bilingual sources (notebooks/src/*.py) and the notebooks generated from them (`make notebooks`)
-NOTEBOOKS = ("notebooks/src/*.py", "notebooks/es/*.ipynb", "notebooks/en/*.ipynb")
+# the setup cell's bilingual source and the notebooks generated from it (`make notebooks`)
+NOTEBOOKS = ("notebooks/src/shared/setup.py", "notebooks/es/*.ipynb", "notebooks/en/*.ipynb")
 GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 BADGE = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/")  # the part before the branch
 CLONE = re.compile(r'(REPOSITORY = \\?")[^"\\]*(\\?")')  # the clone cell's line, in a source or inside the .ipynb JSON

@@ -61,10 +61,20 @@ def test_a_changed_source_makes_its_notebooks_stale(tmp_path):
     generator = _generator()
     shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
     source = tmp_path / "notebooks" / "src" / "session1.py"
-    source.write_text(source.read_text(encoding="utf-8").replace("## 1. Datos", "## 1. Los datos"), encoding="utf-8")
+    source.write_text(source.read_text(encoding="utf-8").replace("## 2. Explorar los datos", "## 2. Explorar"), encoding="utf-8")
     stale = [path.relative_to(tmp_path) for path, text in generator.outputs(tmp_path / "notebooks" / "src").items()
              if path.read_text(encoding="utf-8") != text]
     assert stale == [Path("notebooks/es/session1.ipynb")]  # the Spanish text changed, the English did not
+
+
+def test_a_changed_shared_cell_makes_every_session_stale(tmp_path):
+    generator = _generator()
+    shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
+    shared = tmp_path / "notebooks" / "src" / "shared" / "setup.py"
+    shared.write_text(shared.read_text(encoding="utf-8").replace("USE_DRIVE = True", "USE_DRIVE = False"), encoding="utf-8")
+    stale = {path.relative_to(tmp_path) for path, text in generator.outputs(tmp_path / "notebooks" / "src").items()
+             if path.read_text(encoding="utf-8") != text}
+    assert stale == {Path(f"notebooks/{lang}/session{n}.ipynb") for n in SESSIONS for lang in LANGUAGES}
 
 
 def test_language_tags_of_a_source():

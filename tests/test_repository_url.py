@@ -18,8 +18,9 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = sorted((REPO / "notebooks" / "src").glob("*.py"))  # the bilingual sources
-NOTEBOOKS = [REPO / "notebooks" / lang / f"{source.stem}.ipynb" for lang in ("es", "en") for source in SOURCES]
+SESSIONS = sorted((REPO / "notebooks" / "src").glob("*.py"))  # the bilingual sources, one per session
+SOURCES = [REPO / "notebooks" / "src" / "shared" / "setup.py"]  # the setup cell every session includes
+NOTEBOOKS = [REPO / "notebooks" / lang / f"{source.stem}.ipynb" for lang in ("es", "en") for source in SESSIONS]
 SCRIPT = REPO / "scripts" / "set_repository_url.py"
 GITHUB_REPO = re.compile(r"(?:github\.com|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+?)(?:\.git)?(?=[/\"'\s)]|$)")
 
@@ -50,7 +51,7 @@ def test_readme_badges_open_every_notebook_of_this_repository_spanish_first():
     expected = f"https://colab.research.google.com/github/{owner_name(pyproject_url())}/blob/main/"
     for notebook in NOTEBOOKS:
         assert expected + str(notebook.relative_to(REPO)) in readme
-    for source in SOURCES:  # on each session's line, the Spanish badge comes first
+    for source in SESSIONS:  # on each session's line, the Spanish badge comes first
         assert readme.index(f"notebooks/es/{source.stem}.ipynb") < readme.index(f"notebooks/en/{source.stem}.ipynb")
     assert set(GITHUB_REPO.findall(readme)) == {owner_name(pyproject_url())}  # no other repository named anywhere
 
