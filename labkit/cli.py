@@ -209,7 +209,8 @@ def _add_download(commands: argparse._SubParsersAction) -> None:
                         help="source kinds to try (default: all, in the registry's order)")
     parser.add_argument("--key", default="", help="KAIST key (better: the LABKIT_KAIST_KEY environment variable)")
     parser.add_argument("--drive-cache", default="", help="folder on the mounted Drive with verified copies")
-    parser.add_argument("--persist", action="store_true", help="copy the verified files into the Drive cache")
+    parser.add_argument("--persist", action="store_true", default=None,
+                        help="copy the verified files into the Drive cache (default: when a Drive cache is chosen)")
     parser.add_argument("--no-extract", action="store_true", help="download and verify only")
 
     def run(args: argparse.Namespace) -> int:
@@ -255,7 +256,8 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=2, help="parallel AAC -> wav conversions")
     parser.add_argument("--dest", default="", help="output folder (default: voxceleb2_subset in /content/data on Colab, ./data)")
     parser.add_argument("--drive-cache", default="", help="folder on the mounted Drive: restore from / keep the subset there")
-    parser.add_argument("--persist", action="store_true", help="keep the finished subset in the Drive cache as one archive")
+    parser.add_argument("--persist", action="store_true", default=None,
+                        help="keep the finished subset in the Drive cache as one archive (default: when a Drive cache is chosen)")
 
     def run(args: argparse.Namespace) -> int:
         from labkit.data.archives import NotEnoughSpace

@@ -30,7 +30,7 @@ from typing import BinaryIO, Iterable
 
 from tqdm.auto import tqdm
 
-from labkit.data.archives import ensure_free_space, open_parts, safe_extract
+from labkit.data.archives import NotEnoughSpace, ensure_free_space, open_parts, safe_extract
 from labkit.data.http import RATE_LIMIT_WAIT, PermanentError, content_range, failure, http_open, is_transient, retry_wait
 from labkit.data.hub import hub_download
 from labkit.data.registry import Asset, AssetFile, Source, get_asset, load_registry, redact
@@ -492,16 +492,30 @@ def download_folder(asset: Asset, dest: str | Path) -> Path:
 
 
 def download(names: Iterable[str], dest: str | Path, options: FetchOptions | None = None, extract: bool = True,
-             persist: bool = False) -> list[Path]:
-    """``labkit download``: fetch several assets (and keep copies in the Drive cache); return where each unpacked."""
+             persist: bool | None = None) -> list[Path]:
+    """``labkit download``: fetch several assets (and keep copies in the Drive cache); return where each unpacked.
+
+    ``persist=None`` keeps copies when a Drive cache is chosen (``keeps_copies``); a full Drive then
+    only prints a note, while ``persist=True`` makes it an error.
+    """
     options = options or FetchOptions()
     registry = load_registry()
     targets = []
     for name in names:
         targets.append(fetch(name, dest, options, extract, registry))
-        if persist:
-            persist_to_drive(name, dest, options.drive_cache or None, registry)
+        if persist or (persist is None and keeps_copies(options.drive_cache)):
+            try:
+                persist_to_drive(name, dest, options.drive_cache or None, registry)
+            except NotEnoughSpace as error:
+                if persist:
+                    raise
+                print(f"note: {error}")
     return targets
+
+
+def keeps_copies(drive_cache: str = "") -> bool:
+    """True when a Drive cache is chosen: named here or in $LABKIT_DRIVE_CACHE, or MyDrive/labkit_cache exists."""
+    return bool(drive_cache or os.environ.get(DRIVE_CACHE_ENV)) or DEFAULT_DRIVE_CACHE.is_dir()
 
 
 # ---------------------------------------------------------------- keeping archives on Drive between sessions

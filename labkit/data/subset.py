@@ -29,9 +29,9 @@ import numpy as np
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from labkit.data.archives import MultiPartFile, ensure_free_space, human_size
-from labkit.data.download import (KAIST_KEY_ENV, FetchOptions, default_data_root, drive_cache_dir, fetch, refuse_drive_mount,
-                                  source_kind)
+from labkit.data.archives import MultiPartFile, NotEnoughSpace, ensure_free_space, human_size
+from labkit.data.download import (KAIST_KEY_ENV, FetchOptions, default_data_root, drive_cache_dir, fetch, keeps_copies,
+                                  refuse_drive_mount, source_kind)
 from labkit.data.http import RATE_LIMIT_WAIT, RemoteParts
 from labkit.data.hub import TOKEN_HINT, auth_headers
 from labkit.data.labpack import MANIFEST, persist_dataset, restore_dataset, write_manifest
@@ -293,7 +293,7 @@ def prepare_subset(
     progress: bool = True,
     rate_limit_wait: float = RATE_LIMIT_WAIT,
     drive_cache: str = "",
-    persist: bool = False,
+    persist: bool | None = None,
 ) -> dict:
     """``labkit subset``: pick the utterances, find the parts (a local folder or a remote source), extract.
 
@@ -302,8 +302,8 @@ def prepare_subset(
     parts are read remotely from ``source`` ("hf" or "kaist") of the ``voxceleb2_dev`` asset.
 
     A copy kept in the Drive cache (``drive_cache``, $LABKIT_DRIVE_CACHE or MyDrive/labkit_cache) by an
-    earlier ``persist=True`` run is restored instead (one archive: seconds, not a download); ``persist``
-    keeps the result there for the next VM.
+    earlier run is restored instead (one archive: seconds, not a download); ``persist`` keeps the result
+    there for the next VM (``None``: when a Drive cache is chosen, see ``download.keeps_copies``).
     """
     if not (list_name or list_file or hours or speakers):  # all 2,360 h is `labkit download voxceleb2_dev`
         raise ValueError("choose the utterances: --list, --list-file, --hours and/or --speakers")
@@ -341,6 +341,11 @@ def prepare_subset(
             remote_options = {"headers": auth_headers(), "denied_hint": TOKEN_HINT, "rate_limit_wait": rate_limit_wait}
     summary = extract_subset(parts, dest, keys, hours, speakers, seed, workers, sizes=[f.size for f in vox2.files],
                              sets=sets_of, progress=progress, remote_options=remote_options)
-    if persist:
-        summary["kept_on_drive"] = str(persist_dataset(dest, cache, progress))
+    if persist or (persist is None and keeps_copies(drive_cache)):
+        try:
+            summary["kept_on_drive"] = str(persist_dataset(dest, cache, progress))
+        except NotEnoughSpace as error:
+            if persist:
+                raise
+            print(f"note: {error}")
     return summary
