@@ -309,5 +309,5 @@ def test_pack_leaves_out_download_bookkeeping(tmp_path):
 def test_conversion_estimate_for_tiny_few():
     from labkit.data.subset import CONVERT_RATE, conversion_estimate
 
-    line = conversion_estimate(112.8 * 3600, workers=1)  # tiny_few's train rows, one worker
-    assert line.startswith("converting 112.8 h of audio: about 28 min with 1 worker(s)") and CONVERT_RATE == 240
+    line = conversion_estimate(112.8 * 3600)  # tiny_few's train rows
+    assert line.startswith("converting 112.8 h of audio: about 28 min at 240 s of audio per second") and CONVERT_RATE == 240

@@ -196,7 +196,7 @@ def extract_subset(
                   f"({fetched / raw.size:.2%} of the archive); one request per member would be {len(todo)}")
         seconds = {k: estimated_seconds(infos[k]) for k in todo}
         if progress and todo:
-            print(conversion_estimate(sum(seconds.values()), workers))
+            print(conversion_estimate(sum(seconds.values())))
         started, converted = time.perf_counter(), 0.0
         with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), desc="subset", unit="utt", disable=not progress) as bar:
             for number, (batch, ranges) in enumerate(plan):
@@ -228,11 +228,11 @@ def _summary(rows: list[dict]) -> dict:
             "hours": sum(float(r["duration"]) for r in rows) / 3600}
 
 
-def conversion_estimate(audio_seconds: float, workers: int, rate: float = CONVERT_RATE) -> str:
-    """The expected conversion time of ``audio_seconds`` with ``workers`` threads, before any is converted."""
-    parallel = max(1, min(workers, os.cpu_count() or 1))
-    return (f"converting {audio_seconds / 3600:.1f} h of audio: about {audio_seconds / (rate * parallel) / 60:.0f} min "
-            f"with {parallel} worker(s) at {rate} s of audio per second each (measured on a 2-core machine), plus the download")
+def conversion_estimate(audio_seconds: float, rate: float = CONVERT_RATE) -> str:
+    """The expected conversion time of ``audio_seconds`` before any is converted, at one worker's measured rate."""
+    return (f"converting {audio_seconds / 3600:.1f} h of audio: about {audio_seconds / rate / 60:.0f} min at {rate} s of "
+            "audio per second (one worker, measured on a 2-core machine; a second worker helps when a core is free), "
+            "plus the download")
 
 
 def eta_line(audio_done: float, wall: float, audio_left: float) -> str:
