@@ -35,6 +35,7 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 from tqdm.auto import tqdm
 
 from labkit.data.registry import redact
+from labkit.errors import LabkitError
 from labkit.files import atomic_path
 
 MAX_RATIO = 200  # refuse members that inflate more than this (VoxCeleb wav/m4a stay below 2)
@@ -45,7 +46,7 @@ class UnsafeArchive(ValueError):
     """An archive member that would write outside the target, or a likely zip bomb."""
 
 
-class NotEnoughSpace(RuntimeError):
+class NotEnoughSpace(LabkitError):
     """The destination disk cannot hold what is about to be written."""
 
 

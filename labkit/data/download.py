@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from labkit.data.archives import attempts, content_range, ensure_free_space, http_open, is_transient, open_parts, safe_extract
 from labkit.data.registry import Asset, AssetFile, Source, get_asset, load_registry, redact
+from labkit.errors import LabkitError
 from labkit.files import COLAB_DRIVE, atomic_path, write_text_atomic
 
 CHUNK = 1 << 20  # bytes read per network/disk call
@@ -36,7 +37,7 @@ DEFAULT_DRIVE_CACHE = COLAB_DRIVE / "MyDrive" / "labkit_cache"
 QUOTA_PATTERN = re.compile(r"too many users|quota|rate limit|cannot retrieve the public link|permission", re.I)
 
 
-class DownloadError(RuntimeError):
+class DownloadError(LabkitError):
     """No source could deliver a verified file; the message says what was tried and what to do."""
 
 
