@@ -30,9 +30,9 @@ from labkit.data.archives import MultiPartFile, RemoteParts, ensure_free_space
 from labkit.data.download import KAIST_KEY_ENV, FetchOptions, default_data_root, fetch, refuse_drive_mount, source_kind
 from labkit.data.labpack import write_manifest
 from labkit.data.registry import get_asset
+from labkit.data.voxceleb import SAMPLE_RATE
 from labkit.files import atomic_path, write_text_atomic
 
-SAMPLE_RATE = 16000
 WAV_BYTES_PER_SECOND = 2 * SAMPLE_RATE  # mono PCM16
 AAC_BYTES_PER_SECOND = 9100  # estimate: 77.5 GB of AAC for ~2,360 h of VoxCeleb2 dev
 BATCH_BYTES = 64 << 20  # bytes fetched (and held in memory) per batch of members
