@@ -7,22 +7,14 @@ on the synthetic test trials). How they are made: ``labkit/pretrained/make.py``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from labkit.files import sha256_file
+
 FOLDER = Path(__file__).resolve().parent
 CHECKPOINT = FOLDER / "model.pt"
-
-
-def sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load(map_location: str = "cpu"):
@@ -30,7 +22,7 @@ def load(map_location: str = "cpu"):
     from labkit import models
 
     expected = (FOLDER / "model.pt.sha256").read_text(encoding="utf-8").split()[0]
-    if sha256(CHECKPOINT) != expected:
+    if sha256_file(CHECKPOINT) != expected:
         raise ValueError(f"{CHECKPOINT}: SHA-256 does not match model.pt.sha256 (damaged or replaced file)")
     return models.load(CHECKPOINT, map_location=map_location)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from labkit import models
 from labkit.evaluate import evaluate, write_json
-from labkit.files import atomic_path, write_text_atomic
-from labkit.pretrained import FOLDER, sha256
+from labkit.files import atomic_path, sha256_file, write_text_atomic
+from labkit.pretrained import FOLDER
 from labkit.trials import read_trials
 
 
@@ -34,7 +34,7 @@ def package(run_dir: str | Path, root: str | Path, dest: str | Path = FOLDER) ->
         with atomic_path(dest / name) as tmp:
             shutil.copyfile(run_dir / name, tmp)
     write_json(dest / "metrics.json", row)
-    write_text_atomic(dest / "model.pt.sha256", f"{sha256(dest / 'model.pt')}  model.pt\n")  # last: marks a complete package
+    write_text_atomic(dest / "model.pt.sha256", f"{sha256_file(dest / 'model.pt')}  model.pt\n")  # last: marks a complete package
     return row
 
 
