@@ -175,16 +175,19 @@ class Frontend(nn.Module):
         frames = 1 + (num_samples - self.config.win_length) // self.config.hop_length
         return frames.clamp(min=0) if isinstance(frames, Tensor) else max(0, frames)
 
+    @property
+    def min_samples(self) -> int:
+        """The shortest waveform that gives features: one frame (fbank), or enough to mirror n_fft / 2 samples at each end (melspec)."""
+        return self.config.win_length if self.config.kind == "fbank" else self.config.n_fft // 2 + 1
+
     def forward(self, wav: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """Features and valid frames per row (None when ``lengths`` is None)."""
         config = self.config
         if wav.dim() != 2:
             raise ValueError(f"expected a waveform batch shaped (batch, samples), got {tuple(wav.shape)}")
         shortest = wav.shape[1] if lengths is None else int(lengths.min())  # every row of a padded batch counts
-        if config.kind == "fbank" and shortest < config.win_length:
-            raise ValueError(f"a waveform of {shortest} samples is shorter than one {config.win_length}-sample frame")
-        if config.kind == "melspec" and shortest <= config.n_fft // 2:
-            raise ValueError(f"a waveform of {shortest} samples is too short to mirror {config.n_fft // 2} samples at each end")
+        if shortest < self.min_samples:
+            raise ValueError(f"a waveform of {shortest} samples is shorter than the {self.min_samples} samples the {config.kind} front-end needs")
         with torch.autocast(device_type=wav.device.type, enabled=False):
             wav = wav.float() * config.input_scale  # some checkpoints were trained on int16-scale audio
             if config.kind == "fbank":
