@@ -153,11 +153,11 @@ def embed(args: argparse.Namespace) -> int:
     arg("--json", action="store_true", help="print the row as JSON"),
 ])
 def evaluate(args: argparse.Namespace) -> int:
-    from labkit.evaluate import evaluate_checkpoint
+    from labkit.evaluate import evaluate_checkpoint, to_json
 
     row = evaluate_checkpoint(args.checkpoint, args.root, trials=args.trials, out_dir=args.out_dir, as_norm=args.as_norm,
                               device=args.device, batch_size=args.batch_size, crops=args.crops, cache_dir=args.cache_dir)
-    print(json.dumps(row, indent=2) if args.json else "\n".join(f"  {key:14s} {value}" for key, value in row.items()))
+    print(to_json(row) if args.json else "\n".join(f"  {key:14s} {value}" for key, value in row.items()))
     return 0
 
 

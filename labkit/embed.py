@@ -220,20 +220,21 @@ def extract(
 
     was_training = model.training
     model.eval()
-    bar = tqdm(total=len(keys), initial=len(keys) - len(todo), desc="embed", unit="utt", disable=not progress, dynamic_ncols=True)
-    for batch, (wavs, wav_lengths) in zip(batches, loader):
-        embeddings = embed_batch(model, wavs.to(device), wav_lengths.to(device), crops, crop_samples).float().cpu().numpy()
-        rows = pieces["row"].to_numpy()[batch]
-        np.add.at(sums, rows, embeddings * weights[batch, None])
-        np.subtract.at(left, rows, 1)
-        finished = [row for row in dict.fromkeys(rows.tolist()) if left[row] == 0]
-        finished_keys = [keys[todo[row]] for row in finished]
-        cached.update(zip(finished_keys, sums[finished].astype(np.float32)))
-        if folder and finished:
-            _write_shard(folder, finished_keys, sums[finished].astype(np.float32))
-        bar.update(len(finished))
-    bar.close()
-    model.train(was_training)
+    with tqdm(total=len(keys), initial=len(keys) - len(todo), desc="embed", unit="utt", disable=not progress, dynamic_ncols=True) as bar:
+        try:  # `with`: an error closes the bar first, so its message starts on a line of its own
+            for batch, (wavs, wav_lengths) in zip(batches, loader):
+                embeddings = embed_batch(model, wavs.to(device), wav_lengths.to(device), crops, crop_samples).float().cpu().numpy()
+                rows = pieces["row"].to_numpy()[batch]
+                np.add.at(sums, rows, embeddings * weights[batch, None])
+                np.subtract.at(left, rows, 1)
+                finished = [row for row in dict.fromkeys(rows.tolist()) if left[row] == 0]
+                finished_keys = [keys[todo[row]] for row in finished]
+                cached.update(zip(finished_keys, sums[finished].astype(np.float32)))
+                if folder and finished:
+                    _write_shard(folder, finished_keys, sums[finished].astype(np.float32))
+                bar.update(len(finished))
+        finally:
+            model.train(was_training)
     return ids, np.stack([cached[key] for key in keys]).astype(np.float32)
 
 
