@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import warnings
 import zipfile
@@ -195,6 +196,8 @@ def extract(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not (max_batch_seconds > 0 and chunk_seconds > 0):
+        raise ValueError(f"max_batch_seconds and chunk_seconds must be positive (inf: no limit), got {max_batch_seconds} and {chunk_seconds}")
     rate = model.config.frontend.sample_rate
     ids = manifest["utt"].astype(str).tolist()
     keys = [cache_key(p) for p in manifest["path"]]
@@ -209,10 +212,10 @@ def extract(
     if max_seconds > 0:
         frames = np.minimum(frames, int(max_seconds * rate))
     _check_long_enough(model, manifest.iloc[todo], frames)
-    pieces = split_into_pieces(frames, None if crops else int(chunk_seconds * rate))
+    pieces = split_into_pieces(frames, None if crops or math.isinf(chunk_seconds) else int(chunk_seconds * rate))
     lengths = (pieces["stop"] - pieces["start"]).to_numpy()
     dataset = AudioPieces(manifest["path"].to_numpy()[todo][pieces["row"]].tolist(), pieces["start"].to_numpy(), pieces["stop"].to_numpy())
-    batches = length_batches(lengths, batch_size, int(max_batch_seconds * rate))
+    batches = length_batches(lengths, batch_size, None if math.isinf(max_batch_seconds) else int(max_batch_seconds * rate))
     loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate_pieces, num_workers=num_workers)
     sums = np.zeros((len(todo), model.embed_dim), dtype=np.float64)  # length-weighted sum of each utterance's pieces
     left = np.bincount(pieces["row"], minlength=len(todo))  # pieces still to embed, per utterance

@@ -74,11 +74,10 @@ def htk_mel_banks(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0,
     return _triangles(bin_freqs, edges)
 
 
-def pre_emphasis(x: Tensor, coefficient: float, mirror_first: bool) -> Tensor:
-    """y[n] = x[n] - c x[n-1] along the last axis. The missing x[-1] is x[1] when ``mirror_first``
-    (voxceleb_trainer's reflect padding of the waveform), else x[0] (Kaldi, inside each frame)."""
-    first = x[..., 1:2] if mirror_first else x[..., :1]
-    return x - coefficient * torch.cat([first, x[..., :-1]], dim=-1)
+def pre_emphasis(x: Tensor, coefficient: float) -> Tensor:
+    """y[n] = x[n] - c x[n-1] along the last axis, the missing x[-1] taken as x[1] (voxceleb_trainer's reflect
+    padding of the waveform). Kaldi's version, inside each frame, is written in ``kaldi_fbank``."""
+    return x - coefficient * torch.cat([x[..., 1:2], x[..., :-1]], dim=-1)
 
 
 def reflect_pad(wav: Tensor, pad: int, lengths: Tensor | None = None) -> Tensor:
@@ -92,9 +91,24 @@ def reflect_pad(wav: Tensor, pad: int, lengths: Tensor | None = None) -> Tensor:
     return padded.scatter(1, last + step, padded.gather(1, (last - step).clamp(min=0)))  # x[last + k] = x[last - k]
 
 
-def power_spectrum(frames: Tensor, n_fft: int) -> Tensor:
-    """|FFT|^2 of each (already windowed) frame, zero-padded to ``n_fft``: (..., n_fft // 2 + 1)."""
-    return torch.view_as_real(torch.fft.rfft(frames, n=n_fft)).pow(2).sum(dim=-1)  # re^2 + im^2, no square root
+def zero_padded_frames(wav: Tensor, frame_length: int, hop_length: int, n_fft: int) -> tuple[Tensor, Tensor]:
+    """Frames of ``frame_length`` samples every ``hop_length``, copied once into a zeroed (B, frames, n_fft) buffer,
+    which ``torch.fft.rfft`` then reads without padding again. Returns (buffer, its first ``frame_length`` columns):
+    what is written into the second, in place, is what gets transformed."""
+    windows = wav.unfold(-1, frame_length, hop_length)  # a view: overlapping frames share memory
+    buffer = wav.new_zeros(*windows.shape[:-1], n_fft)
+    frames = buffer[..., :frame_length]
+    frames.copy_(windows)
+    return buffer, frames
+
+
+def mel_power(buffer: Tensor, mel_banks: Tensor) -> Tensor:
+    """Mel-weighted power spectrum of zero-padded frames: (B, frames, n_fft) -> (B, n_mels, frames).
+
+    |X|^2 @ banks = re^2 @ banks + im^2 @ banks: squaring the (re, im) pairs in place and multiplying them by
+    the banks with each row repeated twice sums the pair inside the matrix product (no separate pass)."""
+    pairs = torch.view_as_real(torch.fft.rfft(buffer)).square_().flatten(-2)  # (B, frames, 2 bins): re^2, im^2, ...
+    return (pairs @ mel_banks.repeat_interleave(2, dim=0)).transpose(1, 2)
 
 
 def kaldi_fbank(
@@ -103,26 +117,33 @@ def kaldi_fbank(
 ) -> Tensor:
     """Log mel filterbank energies as ``torchaudio.compliance.kaldi.fbank(use_energy=False)``: (B, n_mels, frames)
     with frames = 1 + (samples - window) // hop. ``window`` and ``mel_banks`` come from ``window_function(...,
-    periodic=False)`` and ``kaldi_mel_banks``."""
-    frames = wav.unfold(-1, window.numel(), hop_length)  # (B, frames, window): "snip edges", no frame sticks out
+    periodic=False)`` and ``kaldi_mel_banks``. Each step after the one copy of the frames works in place."""
+    buffer, frames = zero_padded_frames(wav, window.numel(), hop_length, n_fft)  # "snip edges": no frame sticks out
     if dither > 0:
-        frames = frames + dither * torch.randn_like(frames)
-    frames = frames - frames.mean(dim=-1, keepdim=True)  # DC removal, per frame
-    if preemphasis > 0:
-        frames = pre_emphasis(frames, preemphasis, mirror_first=False)  # Kaldi emphasises inside each frame
-    energies = power_spectrum(frames * window, n_fft) @ mel_banks  # rfft pads the 400 samples to 512
-    return energies.clamp(min=KALDI_LOG_FLOOR).log().transpose(1, 2)
+        frames.add_(dither * torch.randn_like(frames))
+    frames.sub_(frames.mean(dim=-1, keepdim=True))  # DC removal, per frame
+    if preemphasis > 0:  # Kaldi emphasises inside each frame, taking x[-1] = x[0]
+        frames[..., 1:] -= preemphasis * frames[..., :-1]  # the right side is computed before the subtraction
+        frames[..., 0] *= 1 - preemphasis
+    frames.mul_(window)
+    return mel_power(buffer, mel_banks).clamp_(min=KALDI_LOG_FLOOR).log_()
 
 
 def mel_spectrogram(
     wav: Tensor, window: Tensor, mel_banks: Tensor, hop_length: int = 160, n_fft: int = 512, lengths: Tensor | None = None,
 ) -> Tensor:
     """Mel power as ``torchaudio.transforms.MelSpectrogram(center=True, pad_mode="reflect", power=2)``:
-    (B, n_mels, frames) with frames = 1 + samples // hop, frame t centred on sample t * hop."""
+    (B, n_mels, frames) with frames = 1 + samples // hop, frame t centred on sample t * hop.
+
+    torch.stft centres the shorter window inside each ``n_fft`` frame; we take only the samples under the
+    window and put them at the start of the frame instead: a shift changes the phase, not |X|^2."""
     left = (n_fft - window.numel()) // 2
-    window = F.pad(window, (left, n_fft - window.numel() - left))  # torch.stft centres the window in the FFT frame
-    frames = reflect_pad(wav, n_fft // 2, lengths).unfold(-1, n_fft, hop_length)  # (B, frames, n_fft)
-    return (power_spectrum(frames * window, n_fft) @ mel_banks).transpose(1, 2)
+    right = n_fft - window.numel() - left
+    padded = reflect_pad(wav, n_fft // 2, lengths)
+    padded = padded[..., left : padded.shape[-1] - right]  # frame t's windowed samples start at t * hop
+    buffer, frames = zero_padded_frames(padded, window.numel(), hop_length, n_fft)
+    frames.mul_(window)
+    return mel_power(buffer, mel_banks)
 
 
 def normalize(feats: Tensor, frame_lengths: Tensor | None, how: str) -> Tensor:
@@ -195,7 +216,7 @@ class Frontend(nn.Module):
                 feats = kaldi_fbank(wav, self.window.float(), self.mel_banks.float(), config.hop_length, config.n_fft, config.preemphasis, dither)
             else:
                 if config.preemphasis > 0:
-                    wav = pre_emphasis(wav, config.preemphasis, mirror_first=True)
+                    wav = pre_emphasis(wav, config.preemphasis)
                 power = mel_spectrogram(wav, self.window.float(), self.mel_banks.float(), config.hop_length, config.n_fft, lengths)
                 feats = (power + MELSPEC_LOG_OFFSET).log()
             frame_lengths = None if lengths is None else self.num_frames(lengths.to(wav.device))
