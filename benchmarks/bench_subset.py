@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from common import best_time  # noqa: E402
+from common import best_time, check, finish  # noqa: E402
 from httpserver import FileServer  # noqa: E402
 from test_subset import m4a  # noqa: E402  (real AAC files made with PyAV)
 
@@ -66,9 +66,11 @@ def main() -> None:
           f"= {100 * subset_bytes / baseline_bytes:.1f}% of the baseline")
     print(f"  time at {RATE_LIMIT / 1e6:.0f} MB/s per connection: download-all + extract {t_base:.3f} s, subset {t_remote[2]:.3f} s "
           f"-> {t_base / t_remote[2]:.2f}x faster")
+    check("subset over HTTP Range: share of the archive's bytes", 100 * subset_bytes / baseline_bytes, 20, at_least=False, unit=" %", digits=1)
     print(f"  conversion of all {len(keys)} utterances: 1 worker {len(keys) / t_convert_all[1]:.0f} utt/s, "
           f"2 workers {len(keys) / t_convert_all[2]:.0f} utt/s ({t_convert_all[1] / t_convert_all[2]:.2f}x)")
 
 
 if __name__ == "__main__":
     main()
+    raise SystemExit(finish())
