@@ -84,22 +84,20 @@ def reflect_pad(wav: Tensor, pad: int, lengths: Tensor | None = None) -> Tensor:
     """Pad each row with ``pad`` mirrored samples on both sides, as ``torch.stft(center=True)`` does, mirroring at
     each row's own last valid sample (so padding in a batch never leaks into a row's features)."""
     padded = F.pad(wav.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)  # right end mirrored at the batch's end
-    if lengths is None:
+    if lengths is None or int(lengths.min()) == wav.shape[-1]:  # every row full: nothing to mirror again
         return padded
     step = torch.arange(1, pad + 1, device=wav.device)
     last = lengths.to(wav.device).unsqueeze(1) - 1 + pad  # each row's last valid sample, in padded coordinates
     return padded.scatter(1, last + step, padded.gather(1, (last - step).clamp(min=0)))  # x[last + k] = x[last - k]
 
 
-def zero_padded_frames(wav: Tensor, frame_length: int, hop_length: int, n_fft: int) -> tuple[Tensor, Tensor]:
-    """Frames of ``frame_length`` samples every ``hop_length``, copied once into a zeroed (B, frames, n_fft) buffer,
-    which ``torch.fft.rfft`` then reads without padding again. Returns (buffer, its first ``frame_length`` columns):
-    what is written into the second, in place, is what gets transformed."""
-    windows = wav.unfold(-1, frame_length, hop_length)  # a view: overlapping frames share memory
-    buffer = wav.new_zeros(*windows.shape[:-1], n_fft)
-    frames = buffer[..., :frame_length]
-    frames.copy_(windows)
-    return buffer, frames
+def fft_buffer(windows: Tensor, n_fft: int) -> tuple[Tensor, Tensor]:
+    """A (B, frames, n_fft) buffer for the frames in ``windows`` (B, frames, frame_length): zero past each frame,
+    and its first frame_length columns, not yet filled. The caller writes each processed frame there in one pass
+    (``out=``), and ``torch.fft.rfft`` reads the buffer without padding it again."""
+    buffer = windows.new_empty(*windows.shape[:-1], n_fft)
+    buffer[..., windows.shape[-1] :] = 0
+    return buffer, buffer[..., : windows.shape[-1]]
 
 
 def mel_power(buffer: Tensor, mel_banks: Tensor) -> Tensor:
@@ -117,14 +115,18 @@ def kaldi_fbank(
 ) -> Tensor:
     """Log mel filterbank energies as ``torchaudio.compliance.kaldi.fbank(use_energy=False)``: (B, n_mels, frames)
     with frames = 1 + (samples - window) // hop. ``window`` and ``mel_banks`` come from ``window_function(...,
-    periodic=False)`` and ``kaldi_mel_banks``. Each step after the one copy of the frames works in place."""
-    buffer, frames = zero_padded_frames(wav, window.numel(), hop_length, n_fft)  # "snip edges": no frame sticks out
+    periodic=False)`` and ``kaldi_mel_banks``. The frames are read once from the waveform; every later step works
+    in place (each pass over a batch's frames costs memory traffic, which dominates on a CPU)."""
+    windows = wav.unfold(-1, window.numel(), hop_length)  # a view: "snip edges", no frame sticks out
     if dither > 0:
-        frames.add_(dither * torch.randn_like(frames))
-    frames.sub_(frames.mean(dim=-1, keepdim=True))  # DC removal, per frame
-    if preemphasis > 0:  # Kaldi emphasises inside each frame, taking x[-1] = x[0]
-        frames[..., 1:] -= preemphasis * frames[..., :-1]  # the right side is computed before the subtraction
-        frames[..., 0] *= 1 - preemphasis
+        windows = windows + dither * torch.randn_like(windows)
+    buffer, frames = fft_buffer(windows, n_fft)
+    # Kaldi removes each frame's mean m, then pre-emphasises inside the frame with x[-1] = x[0]:
+    # (x[n] - m) - c (x[n-1] - m) = x[n] - c x[n-1] - (1 - c) m, and (1 - c)(x[0] - m) for the first sample.
+    c = preemphasis
+    torch.sub(windows[..., 1:], windows[..., :-1], alpha=c, out=frames[..., 1:])
+    torch.mul(windows[..., 0], 1 - c, out=frames[..., 0])
+    frames.sub_((1 - c) * windows.mean(dim=-1, keepdim=True))
     frames.mul_(window)
     return mel_power(buffer, mel_banks).clamp_(min=KALDI_LOG_FLOOR).log_()
 
@@ -140,9 +142,9 @@ def mel_spectrogram(
     left = (n_fft - window.numel()) // 2
     right = n_fft - window.numel() - left
     padded = reflect_pad(wav, n_fft // 2, lengths)
-    padded = padded[..., left : padded.shape[-1] - right]  # frame t's windowed samples start at t * hop
-    buffer, frames = zero_padded_frames(padded, window.numel(), hop_length, n_fft)
-    frames.mul_(window)
+    windows = padded[..., left : padded.shape[-1] - right].unfold(-1, window.numel(), hop_length)  # frame t from t * hop
+    buffer, frames = fft_buffer(windows, n_fft)
+    torch.mul(windows, window, out=frames)
     return mel_power(buffer, mel_banks)
 
 
