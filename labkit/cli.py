@@ -217,9 +217,11 @@ def report_build(args: argparse.Namespace) -> int:
     arg("-o", "--out", default="answers.csv", help="CSV to write (default: %(default)s)"),
 ])
 def report_collect(args: argparse.Namespace) -> int:
-    from labkit.report.questions import collect_to_csv
+    from labkit.report.grading import collect_to_csv
 
-    table = collect_to_csv(args.files, args.out)
+    table, skipped = collect_to_csv(args.files, args.out)
+    for problem in skipped:
+        print(f"labkit report collect: skipped {problem}", file=sys.stderr)
     print(table[["file", "students", "answered", "missing"]].to_string(index=False))
     print(f"wrote {args.out} ({len(table)} files)")
     return 0
