@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from labkit.config import to_dict
 from labkit.data.voxceleb import BadAudioError
+from labkit.errors import LabkitError
 from labkit.files import atomic_path, sha256_file
 
 MAX_BATCH_SECONDS = 320.0  # padded audio per batch: 16 utterances of 20 s; bounds memory whatever the lengths
@@ -48,12 +49,17 @@ CHUNK_SECONDS = 180.0  # longer utterances are embedded in pieces (VoxCeleb1 tes
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``"auto"`` -> this process's GPU if there is one, else the CPU."""
+    """``"auto"`` -> this process's GPU if there is one, else the CPU. A device that torch does not know, or a GPU
+    that is not there, is a ``LabkitError`` (one line from the command line)."""
     if name == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    if name == "cuda":  # under torchrun every process takes its own GPU
-        return torch.device(f"cuda:{local_rank}")
-    return torch.device(name)
+    try:
+        device = torch.device(f"cuda:{local_rank}" if name == "cuda" else name)  # under torchrun each process takes its own GPU
+    except RuntimeError:
+        raise LabkitError(f"device {name!r}: expected auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise LabkitError(f"device {name!r}: torch sees {torch.cuda.device_count()} CUDA GPU(s); use auto or cpu")
+    return device
 
 
 def model_checksum(model: nn.Module) -> str:

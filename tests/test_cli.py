@@ -93,6 +93,12 @@ def test_a_negative_batch_size_is_refused_before_anything_runs(corpus, checkpoin
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("device, expected", [("tpu", "device 'tpu': expected auto, cpu, cuda or cuda:N"), ("cuda:7", "CUDA GPU(s); use auto or cpu")])
+def test_an_unknown_or_absent_device_is_one_line(corpus, checkpoint, tmp_path, device, expected):
+    result = labkit("embed", str(checkpoint), "--root", str(corpus), "--out", str(tmp_path / "e.npz"), "--device", device)
+    assert_one_line_error(result, "embed", expected)
+
+
 def test_a_one_sample_wav_is_named(corpus, checkpoint, tmp_path):
     tiny = first_session(corpus) / "99999.wav"
     sf.write(tiny, np.zeros(1, dtype=np.float32), 16000)
