@@ -56,19 +56,24 @@ def command(name: str, help: str, description: str | None = None, arguments: lis
     return register
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
-    return value
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text}")
+        return value
+
+    parse.__name__ = "whole number"  # what argparse calls the type in "invalid ... value"
+    return parse
 
 
-def non_negative(text: str) -> float:
-    """An argparse type: a number of at least 0."""
+def seconds(text: str) -> float:
+    """An argparse type: a duration of at least 0 seconds."""
     value = float(text)
     if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text}")
     return value
 
 
@@ -117,8 +122,8 @@ def train(args: argparse.Namespace) -> int:
 
 
 EMBEDDING_ARGUMENTS = [  # how utterances become embeddings: the same options for `embed` and `evaluate`
-    arg("--batch-size", type=positive_int, default=16, help="most utterances per batch (default: %(default)s)"),
-    arg("--crops", type=int, default=0, help="average N evenly spaced crops instead of the full utterance"),
+    arg("--batch-size", type=whole_number(1), default=16, help="most utterances per batch (default: %(default)s)"),
+    arg("--crops", type=whole_number(0), default=0, help="average N evenly spaced crops instead of the full utterance"),
     arg("--cache-dir", help="reuse/keep embeddings here (keyed by model checksum + the audio's content)"),
     arg("--device", default="auto"),
 ]
@@ -130,8 +135,8 @@ EMBEDDING_ARGUMENTS = [  # how utterances become embeddings: the same options fo
     arg("--root", required=True, help="corpus folder (wav/idXXXXX/<video>/NNNNN.wav below it)"),
     arg("--out", required=True, help="output .npz"),
     *EMBEDDING_ARGUMENTS,
-    arg("--crop-seconds", type=float, default=3.0),
-    arg("--max-seconds", type=non_negative, default=0.0, help="cap utterance length; 0 = full"),
+    arg("--crop-seconds", type=seconds, default=3.0),
+    arg("--max-seconds", type=seconds, default=0.0, help="cap utterance length; 0 = full"),
 ])
 def embed(args: argparse.Namespace) -> int:
     from labkit.embed import embed_corpus
@@ -148,7 +153,7 @@ def embed(args: argparse.Namespace) -> int:
     arg("--root", default="data/synthetic-lab", help="corpus folder (default: %(default)s)"),
     arg("--trials", help="trial list (default: <root>/meta/veri_test.txt)"),
     arg("--out-dir", help="write scores.txt, det.pdf/png, histogram.pdf/png and result.json here"),
-    arg("--as-norm", type=int, default=0, metavar="N", help="AS-norm with the top N training speakers (0 = off)"),
+    arg("--as-norm", type=whole_number(0), default=0, metavar="N", help="AS-norm with the top N training speakers (0 = off)"),
     *EMBEDDING_ARGUMENTS,
     arg("--json", action="store_true", help="print the row as JSON"),
 ])
@@ -266,7 +271,7 @@ def download(args: argparse.Namespace) -> int:
     arg("--parts-dir", default="", help="folder with vox2_dev_aac_parta{a..h} (default: read remotely)"),
     arg("--source", choices=["hf", "kaist"], default="hf", help="remote source of the parts"),
     arg("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)"),
-    arg("--workers", type=positive_int, default=2, help="parallel AAC -> wav conversions"),
+    arg("--workers", type=whole_number(1), default=2, help="parallel AAC -> wav conversions"),
     arg("--dest", default="", help="output folder (default: voxceleb2_subset in /content/data on Colab, ./data)"),
 ])
 def subset(args: argparse.Namespace) -> int:
@@ -316,7 +321,7 @@ def verify(args: argparse.Namespace) -> int:
     arg("--preset", default="lab", choices=["tiny", "lab"], help="size (default: %(default)s)"),
     arg("--seed", type=int, default=0, help="same seed, same bytes (default: %(default)s)"),
     arg("--speakers", type=int, help="number of training speakers (default: the preset's)"),
-    arg("--workers", type=positive_int, help="processes (default: 2 for big corpora); the output does not depend on it"),
+    arg("--workers", type=whole_number(1), help="processes (default: 2 for big corpora); the output does not depend on it"),
     arg("--force", action="store_true", help="replace a different corpus already at --out"),
 ])
 def make_corpus(args: argparse.Namespace) -> int:
