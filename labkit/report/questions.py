@@ -25,6 +25,7 @@ import pandas as pd
 
 from labkit.errors import LabkitError
 from labkit.files import COLAB_DRIVE
+from labkit.i18n import t  # what it prints follows the notebook's language
 from labkit.report.bank import bank, check_language, is_answered, parse_value, word_count
 from labkit.report.content import data_lines, report_items
 from labkit.report.store import AnswerStore
@@ -53,7 +54,7 @@ def use_store(path: str | Path | None = None) -> AnswerStore:
     """
     global _store, _store_is_default
     _store, _store_is_default = AnswerStore(path or default_store_path()), path is None
-    print(f"answers file: {_store.path}")
+    print(t("answers.file", path=_store.path))
     if _store.path.is_relative_to(COLAB_DIR) and not _store.path.is_relative_to(DRIVE_DIR.parent):
         warnings.warn(f"Google Drive is not mounted: {_store.path} is on this Colab VM's disk and is lost when the "
                       "runtime is recycled. Mount Drive (from google.colab import drive; drive.mount('/content/drive')):"
@@ -90,10 +91,11 @@ def answer(qid: str, value: Any, clear: bool = False) -> None:
     value = parse_value(bank().question(qid), value)  # checked (and repaired) before anything is read or written
     saved = store().read()["answers"].get(qid, {}).get("value")
     if not clear and not is_answered(value) and is_answered(saved):
-        print(f"kept the saved answer to {qid} (this cell is empty; answer({qid!r}, '', clear=True) empties it)")
+        print(t("answers.kept", qid=qid))
         return
     stored = store().save_answer(qid, value)
-    print(f"saved {qid}: {word_count(stored)} words" if bank().question(qid).kind == "text" else f"saved {qid}: {stored}")
+    print(t("answers.saved_words", qid=qid, words=word_count(stored)) if bank().question(qid).kind == "text"
+          else t("answers.saved_value", qid=qid, value=stored))
 
 
 def set_info(students: Sequence[tuple[str, str]] | None = None, language: str | None = None,
@@ -109,7 +111,7 @@ def set_info(students: Sequence[tuple[str, str]] | None = None, language: str | 
 def attach(evidence_id: str, item: Any) -> None:
     """Save a figure or a table that the report needs (see ``progress()`` for the ids)."""
     store().attach(evidence_id, item)
-    print(f"saved {evidence_id}")
+    print(t("answers.saved_evidence", id=evidence_id))
 
 
 def progress(answers: AnswerStore | None = None, language: str | None = None) -> pd.DataFrame:
@@ -128,9 +130,9 @@ def progress(answers: AnswerStore | None = None, language: str | None = None) ->
     } for item in items])
     missing = [item.question.id for item in items if item.answer is None]
     evidence = sorted({e for ids in missing_evidence.values() for e in ids})
-    print(f"{len(items) - len(missing)}/{len(items)} questions answered")
-    print(f"missing answers: {', '.join(missing) or 'none'}")
-    print(f"missing figures/tables: {', '.join(evidence) or 'none'}")
+    print(t("answers.answered", done=len(items) - len(missing), total=len(items)))
+    print(t("answers.missing_answers", ids=", ".join(missing) or t("answers.none")))
+    print(t("answers.missing_evidence", ids=", ".join(evidence) or t("answers.none")))
     (label, data), _ = data_lines(content, language)
     print(f"{label}: {data}")  # what the report will say the results come from
     return table
