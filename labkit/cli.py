@@ -240,7 +240,8 @@ def report_collect(args: argparse.Namespace) -> int:
     arg("--source", nargs="+", help="source kinds to try: drive-mount, drive, http, kaist, hf (default: all, in the registry's order)"),
     arg("--key", default="", help="KAIST key (better: the LABKIT_KAIST_KEY environment variable)"),
     arg("--drive-cache", default="", help="folder on the mounted Drive with verified copies"),
-    arg("--persist", action="store_true", help="copy the verified files into the Drive cache"),
+    arg("--persist", action="store_true", default=None,
+        help="copy the verified files into the Drive cache (default: when a Drive cache is chosen)"),
     arg("--no-extract", action="store_true", help="download and verify only"),
 ])
 def download(args: argparse.Namespace) -> int:
@@ -250,7 +251,8 @@ def download(args: argparse.Namespace) -> int:
 
     if not args.assets:
         for name, asset in load_registry().items():
-            print(f"{name:24} {human_size(asset.total_bytes) if asset.total_bytes else 'size ?':>8}  {asset.description}")
+            size = human_size(asset.total_bytes) if asset.total_bytes else "size ?"
+            print(f"{name:24} {size:>8}  {', '.join(asset.revisions):34}  {asset.description}")
         return 0
     check_choices("--source", args.source or [], FetchOptions.sources)
     options = FetchOptions(sources=tuple(args.source or FetchOptions.sources), key=args.key, drive_cache=args.drive_cache)
@@ -267,18 +269,23 @@ def download(args: argparse.Namespace) -> int:
     arg("--hours", type=float, help="seeded choice: hours of audio"),
     arg("--speakers", type=int, help="seeded choice: number of speakers"),
     arg("--seed", type=int, default=0),
-    arg("--sets", nargs="+", default=["train", "val"], help="sets of a list to keep"),
+    arg("--sets", nargs="+", default=["train"],
+        help="sets of a list to keep: train (default, the ~100 h); add val for its held-out validation utterances"),
     arg("--parts-dir", default="", help="folder with vox2_dev_aac_parta{a..h} (default: read remotely)"),
     arg("--source", choices=["hf", "kaist"], default="hf", help="remote source of the parts"),
     arg("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)"),
     arg("--workers", type=whole_number(1), default=2, help="parallel AAC -> wav conversions"),
     arg("--dest", default="", help="output folder (default: voxceleb2_subset in /content/data on Colab, ./data)"),
+    arg("--drive-cache", default="", help="folder on the mounted Drive: restore from / keep the subset there"),
+    arg("--persist", action="store_true", default=None,
+        help="keep the finished subset in the Drive cache as one archive (default: when a Drive cache is chosen)"),
 ])
 def subset(args: argparse.Namespace) -> int:
     from labkit.data.subset import prepare_subset
 
     summary = prepare_subset(args.dest, args.list_name, args.list_file, args.hours, args.speakers, args.seed,
-                             args.sets, args.parts_dir, args.source, args.key, args.workers)
+                             args.sets, args.parts_dir, args.source, args.key, args.workers,
+                             drive_cache=args.drive_cache, persist=args.persist)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -292,11 +299,12 @@ def subset(args: argparse.Namespace) -> int:
     arg("--subset", required=True, help="output folder of labkit subset"),
     arg("--checkpoint", required=True, help="pretrained checkpoint file or folder"),
     arg("--hf-repo", default="", help="Hugging Face dataset repo the archives will be uploaded to"),
+    arg("--hf-revision", default="", help="commit hash of that upload (sources are pinned to commits)"),
 ])
 def pack(args: argparse.Namespace) -> int:
     from labkit.data.labpack import pack
 
-    print(pack(args.out, args.vox1_test, args.trials, args.subset, args.checkpoint, args.hf_repo))
+    print(pack(args.out, args.vox1_test, args.trials, args.subset, args.checkpoint, args.hf_repo, args.hf_revision))
     return 0
 
 
@@ -341,6 +349,36 @@ def pack_audio(args: argparse.Namespace) -> int:
     from labkit.data.packed import pack_audio
 
     print(pack_audio(args.root, args.out, args.train_list))
+    return 0
+
+
+@command("doctor", "what works here for the real-data lab (GPU, disk, Drive, PyAV, TeX, sources)", arguments=[
+    arg("--dest", default="", help="data folder to check the free space of (default: /content/data on Colab, ./data)"),
+    arg("--timeout", type=float, default=5.0, help="seconds to wait for each download host"),
+])
+def doctor(args: argparse.Namespace) -> int:
+    from labkit.data.download import default_data_root
+    from labkit.doctor import doctor, format_table
+
+    checks = doctor(args.dest or default_data_root(), args.timeout)
+    print(format_table(checks))
+    return int(any(c.level == "fail" for c in checks))
+
+
+@command("drive-ids", "(instructor) a copy of the asset table with Google Drive ids filled in",
+         "After uploading files (or the lab pack) to Google Drive and sharing them, writes OUT: the asset table in use, "
+         "plus --pack entries, with each FILE=ID filled in. Students set LABKIT_ASSETS=OUT; Drive is then tried first.", [
+    arg("out", help="the course's asset table to write, e.g. course_assets.yaml"),
+    arg("ids", nargs="+", metavar="FILE=ID", help="file name and its Drive id (from the sharing link)"),
+    arg("--pack", default="", help="the entries printed by labkit pack, saved to a file"),
+])
+def drive_ids(args: argparse.Namespace) -> int:
+    from labkit.data.labpack import write_course_table
+
+    ids = dict(item.split("=", 1) for item in args.ids if "=" in item)
+    if len(ids) != len(args.ids):
+        raise ValueError(f"expected FILE=ID pairs, got {[i for i in args.ids if '=' not in i]}")
+    print(write_course_table(args.out, ids, args.pack or None))
     return 0
 
 
