@@ -93,15 +93,6 @@ def pick_amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
-def training_device(name: str, local_rank: int) -> torch.device:
-    """``run.device`` as a torch device; a GPU that is not there is a LabkitError, not a CUDA traceback."""
-    device = pick_device(name, local_rank)
-    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
-        found = f"{torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "no CUDA GPU (torch.cuda.is_available() is False)"
-        raise TrainingError(f"run.device={name}: torch sees {found}; use run.device=auto or cpu")
-    return device
-
-
 def check_sample_rate(path: str, expected: int) -> None:
     """The model's front-end expects ``expected`` Hz: the training audio must have that rate (checked on one file)."""
     try:
@@ -370,7 +361,7 @@ def train(
     # -- checks that need no writing: the config, the device, the data
     validate(cfg)
     rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # set by torchrun
-    device = training_device(cfg.run.device, int(os.environ.get("LOCAL_RANK", 0)))
+    device = pick_device(cfg.run.device, int(os.environ.get("LOCAL_RANK", 0)))  # a GPU that is not there: a LabkitError
     root = Path(cfg.data.root)
     train_list = Path(cfg.data.train_list) if cfg.data.train_list else root / "meta" / "train_list.txt"
     dataset = TrainCrops(read_train_list(train_list, root), crop_seconds=cfg.data.crop_seconds, seed=cfg.run.seed,

@@ -62,7 +62,7 @@ def test_a_value_that_cannot_train_is_one_line_and_writes_nothing(capsys, config
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_a_gpu_is_one_line(capsys, config_file, tmp_path):
     code, _, err = run_train(capsys, "--config", str(config_file), "--set", "run.device=cuda")
-    assert "run.device=cuda: torch sees no CUDA GPU" in one_line_error(code, err)
+    assert "device 'cuda': torch sees 0 CUDA GPU(s); use auto or cpu" in one_line_error(code, err)
     assert not (tmp_path / "run").exists()
 
 
