@@ -90,7 +90,7 @@ def run_copy(finished, tmp_path) -> tuple[Path, Path]:
     """A copy of the finished run and its config file, asking for one more epoch."""
     run_dir = tmp_path / "run"
     shutil.copytree(finished, run_dir)
-    config = tiny_config(Path(str(finished_root(finished))), run_dir, "run.epochs=2", "run.keep_checkpoints=5")
+    config = tiny_config(Path(finished_root(finished)), run_dir, "run.epochs=2", "run.keep_checkpoints=5")
     return run_dir, save_config(config, tmp_path / "cfg.yaml")
 
 
@@ -149,8 +149,7 @@ def test_a_smaller_batch_on_force_resume_continues_at_the_same_share_of_the_epoc
     """Stopped after 2 of 4 batches of 8 (half the epoch): with batches of 4, the epoch goes on at batch 4 of 8."""
     run_dir = tmp_path / "run"
     shutil.copytree(finished, run_dir)
-    for late in ("step00000004.pt",):
-        (run_dir / "checkpoints" / late).unlink()
+    (run_dir / "checkpoints" / "step00000004.pt").unlink()  # resume from step 2
     config = save_config(tiny_config(Path(finished_root(finished)), run_dir, "run.epochs=1", "data.batch_size=4"), tmp_path / "c.yaml")
     code, out, _ = run_train(capsys, "--config", str(config), "--force-resume")
     assert code == 0 and "(step 2, epoch 0, batch 4)" in out
