@@ -36,6 +36,7 @@ from labkit.models import SpeakerModel, build_model
 
 FORMAT = "labkit.speaker_model"
 VERSION = 1
+RESEMBLYZER = "resemblyzer"  # the name load() takes for Resemblyzer 0.1.4's published encoder
 # WeSpeaker -> our key names (wespeaker/models/resnet.py)
 WESPEAKER_KEYS = [(r"\.shortcut\.", ".downsample."), (r"^seg_1\.", "embedding."), (r"^seg_bn_1\.", "embedding_bn."), (r"^seg_2\.", "embedding2.")]
 # voxceleb_trainer -> our key names (models/ResNetSE34L.py, models/ResNetSE34V2.py)
@@ -67,7 +68,12 @@ def save(model: SpeakerModel, path: str | Path, extra: dict[str, Any] | None = N
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerModel:
-    """A ``SpeakerModel`` in eval mode from our file, a WeSpeaker directory/file or a voxceleb_trainer file."""
+    """A ``SpeakerModel`` in eval mode from our file, a WeSpeaker directory/file or a voxceleb_trainer file;
+    ``"resemblyzer"``: Resemblyzer's encoder trained on real speech (``labkit.models.resemblyzer``)."""
+    if str(path) == RESEMBLYZER:
+        from labkit.models import resemblyzer
+
+        return resemblyzer.load(map_location)
     path = Path(path)
     if path.is_dir():
         if not (path / "avg_model.pt").is_file():
@@ -92,7 +98,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
 
 def load_extra(path: str | Path) -> dict[str, Any]:
     """The ``extra`` dict that ``save`` stored (empty for peer checkpoints and WeSpeaker folders)."""
-    if Path(path).is_dir():
+    if Path(path).is_dir() or str(path) == RESEMBLYZER:
         return {}
     checkpoint = _read(Path(path))
     is_ours = isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT
