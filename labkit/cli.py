@@ -340,6 +340,25 @@ def _add_pack_audio(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _add_realism(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("realism", help="how real the synthetic voices sound: Resemblyzer's EER beside the baseline",
+                                 description="Scores a corpus's trial list with Resemblyzer's encoder (trained on real speech; "
+                                 "weights fetched from its PyPI wheel once) and with the training-free mean log-mel baseline.")
+    parser.add_argument("root", help="corpus folder (wav/ and meta/veri_test.txt below it)")
+    parser.add_argument("--trials", help="trial list (default: ROOT/meta/veri_test.txt)")
+    parser.add_argument("--max-trials", type=int, default=0, help="score a random subset of this many trials (quicker)")
+    parser.add_argument("--cache-dir", help="reuse/keep embeddings here")
+    parser.add_argument("--device", default="auto")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.realism import realism
+
+        print(realism(args.root, args.trials, args.max_trials, args.device, args.cache_dir).to_string(index=False))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_metrics,
     _add_train,
@@ -354,6 +373,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_verify,
     _add_make_corpus,
     _add_pack_audio,
+    _add_realism,
 ]
 
 
