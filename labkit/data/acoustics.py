@@ -12,6 +12,7 @@ crops (CPU workers or the GPU), ``labkit.data.synthetic.channel`` on one utteran
 from __future__ import annotations
 
 import torch
+from scipy.fft import next_fast_len
 from torch import Tensor
 
 from labkit.data.voxceleb import SAMPLE_RATE
@@ -27,9 +28,10 @@ def coloured_noise(slopes: Tensor, samples: int, generator: torch.Generator | No
     Random numbers come from ``generator`` (on its device) and the result is on the device of ``slopes``.
     """
     where = generator.device if generator is not None else slopes.device
-    white = torch.randn(len(slopes), samples, generator=generator, device=where).to(slopes.device)
-    freqs = torch.fft.rfftfreq(samples, 1 / SAMPLE_RATE, device=slopes.device).clamp(min=20.0)
-    noise = torch.fft.irfft(torch.fft.rfft(white) / freqs ** slopes[:, None], samples)
+    size = next_fast_len(samples, real=True)  # an FFT of a prime length is many times slower
+    white = torch.randn(len(slopes), size, generator=generator, device=where).to(slopes.device)
+    freqs = torch.fft.rfftfreq(size, 1 / SAMPLE_RATE, device=slopes.device).clamp(min=20.0)
+    noise = torch.fft.irfft(torch.fft.rfft(white) / freqs ** slopes[:, None], size)[:, :samples]
     return noise / noise.pow(2).mean(dim=1, keepdim=True).sqrt().clamp(min=1e-12)
 
 
@@ -52,5 +54,5 @@ def room_impulse_responses(rt60_s: Tensor, taps: int, reverb_ratio: Tensor | Non
 
 def convolve(wav: Tensor, irs: Tensor) -> Tensor:
     """Row-wise linear convolution via the FFT, cut to the input length."""
-    n = wav.shape[1] + irs.shape[1] - 1
+    n = next_fast_len(wav.shape[1] + irs.shape[1] - 1, real=True)
     return torch.fft.irfft(torch.fft.rfft(wav, n) * torch.fft.rfft(irs, n), n)[:, : wav.shape[1]]

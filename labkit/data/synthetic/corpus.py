@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
 from tqdm.auto import tqdm
 
 from labkit.data.synthetic.baseline import baseline_eer
@@ -177,17 +178,27 @@ def make_corpus(
 
 
 def _write_audio(jobs: list[SpeakerJob], wav_dir: Path, workers: int, preset: str) -> list[list[tuple[str, int, float]]]:
-    """Every speaker's wav files, in ``workers`` processes; returns each speaker's rows in job order."""
+    """Every speaker's wav files, in ``workers`` processes; returns each speaker's rows in job order.
+
+    Each process runs torch on one thread: the clips are small, and several threads per process on
+    a busy machine spend their time waiting for each other (ten times slower on a shared 2-core CPU).
+    """
     written = []
+    threads = torch.get_num_threads()
     with tqdm(total=len(jobs), desc=f"synthetic corpus ({preset})", unit="speaker") as bar:
         if workers == 1:
-            for job in jobs:
-                written.append(write_speaker(job, wav_dir))
-                bar.update()
+            torch.set_num_threads(1)
+            try:
+                for job in jobs:
+                    written.append(write_speaker(job, wav_dir))
+                    bar.update()
+            finally:
+                torch.set_num_threads(threads)
         else:
             # fresh interpreters ("spawn"): a fork of a process that has run torch can hang in its thread pool
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:  # output does not depend on the number of workers
-                for rows in pool.map(write_speaker, jobs, [wav_dir] * len(jobs)):
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+                for rows in pool.map(write_speaker, jobs, [wav_dir] * len(jobs)):  # the output does not depend on `workers`
                     written.append(rows)
                     bar.update()
     return written
