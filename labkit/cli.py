@@ -12,6 +12,8 @@ import json
 import sys
 from typing import Callable
 
+from labkit.errors import LabkitError
+
 
 def _add_metrics(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -181,9 +183,11 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
         return 0
 
     def run_collect(args: argparse.Namespace) -> int:
-        from labkit.report.questions import collect_to_csv
+        from labkit.report.grading import collect_to_csv
 
-        table = collect_to_csv(args.files, args.out)
+        table, skipped = collect_to_csv(args.files, args.out)
+        for problem in skipped:
+            print(f"labkit report collect: skipped {problem}", file=sys.stderr)
         print(table[["file", "students", "answered", "missing"]].to_string(index=False))
         print(f"wrote {args.out} ({len(table)} files)")
         return 0
@@ -205,7 +209,8 @@ def _add_download(commands: argparse._SubParsersAction) -> None:
                         help="source kinds to try (default: all, in the registry's order)")
     parser.add_argument("--key", default="", help="KAIST key (better: the LABKIT_KAIST_KEY environment variable)")
     parser.add_argument("--drive-cache", default="", help="folder on the mounted Drive with verified copies")
-    parser.add_argument("--persist", action="store_true", help="copy the verified files into the Drive cache")
+    parser.add_argument("--persist", action="store_true", default=None,
+                        help="copy the verified files into the Drive cache (default: when a Drive cache is chosen)")
     parser.add_argument("--no-extract", action="store_true", help="download and verify only")
 
     def run(args: argparse.Namespace) -> int:
@@ -215,7 +220,8 @@ def _add_download(commands: argparse._SubParsersAction) -> None:
 
         if not args.assets:
             for name, asset in load_registry().items():
-                print(f"{name:24} {human_size(asset.total_bytes) if asset.total_bytes else 'size ?':>8}  {asset.description}")
+                size = human_size(asset.total_bytes) if asset.total_bytes else "size ?"
+                print(f"{name:24} {size:>8}  {', '.join(asset.revisions):34}  {asset.description}")
             return 0
         options = FetchOptions(sources=tuple(args.source), key=args.key, drive_cache=args.drive_cache)
         try:
@@ -242,12 +248,16 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--hours", type=float, help="seeded choice: hours of audio")
     parser.add_argument("--speakers", type=int, help="seeded choice: number of speakers")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sets", nargs="+", default=["train", "val"], help="sets of a list to keep")
+    parser.add_argument("--sets", nargs="+", default=["train"],
+                        help="sets of a list to keep: train (default, the ~100 h); add val for its held-out validation utterances")
     parser.add_argument("--parts-dir", default="", help="folder with vox2_dev_aac_parta{a..h} (default: read remotely)")
     parser.add_argument("--source", choices=["hf", "kaist"], default="hf", help="remote source of the parts")
     parser.add_argument("--key", default="", help="KAIST key (better: LABKIT_KAIST_KEY)")
     parser.add_argument("--workers", type=int, default=2, help="parallel AAC -> wav conversions")
     parser.add_argument("--dest", default="", help="output folder (default: voxceleb2_subset in /content/data on Colab, ./data)")
+    parser.add_argument("--drive-cache", default="", help="folder on the mounted Drive: restore from / keep the subset there")
+    parser.add_argument("--persist", action="store_true", default=None,
+                        help="keep the finished subset in the Drive cache as one archive (default: when a Drive cache is chosen)")
 
     def run(args: argparse.Namespace) -> int:
         from labkit.data.archives import NotEnoughSpace
@@ -256,7 +266,8 @@ def _add_subset(commands: argparse._SubParsersAction) -> None:
 
         try:
             summary = prepare_subset(args.dest, args.list_name, args.list_file, args.hours, args.speakers, args.seed,
-                                     args.sets, args.parts_dir, args.source, args.key, args.workers)
+                                     args.sets, args.parts_dir, args.source, args.key, args.workers,
+                                     drive_cache=args.drive_cache, persist=args.persist)
         except (DownloadError, NotEnoughSpace, ValueError) as error:
             print(f"labkit subset: {error}", file=sys.stderr)
             return 1
@@ -276,11 +287,12 @@ def _add_pack(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--subset", required=True, help="output folder of labkit subset")
     parser.add_argument("--checkpoint", required=True, help="pretrained checkpoint file or folder")
     parser.add_argument("--hf-repo", default="", help="Hugging Face dataset repo the archives will be uploaded to")
+    parser.add_argument("--hf-revision", default="", help="commit hash of that upload (sources are pinned to commits)")
 
     def run(args: argparse.Namespace) -> int:
         from labkit.data.labpack import pack
 
-        print(pack(args.out, args.vox1_test, args.trials, args.subset, args.checkpoint, args.hf_repo))
+        print(pack(args.out, args.vox1_test, args.trials, args.subset, args.checkpoint, args.hf_repo, args.hf_revision))
         return 0
 
     parser.set_defaults(func=run)
@@ -359,6 +371,43 @@ def _add_realism(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _add_doctor(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("doctor", help="what works here for the real-data lab (GPU, disk, Drive, PyAV, TeX, sources)")
+    parser.add_argument("--dest", default="", help="data folder to check the free space of (default: /content/data on Colab, ./data)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each download host")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.download import default_data_root
+        from labkit.doctor import doctor, format_table
+
+        checks = doctor(args.dest or default_data_root(), args.timeout)
+        print(format_table(checks))
+        return int(any(c.level == "fail" for c in checks))
+
+    parser.set_defaults(func=run)
+
+
+def _add_drive_ids(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("drive-ids", help="(instructor) a copy of the asset table with Google Drive ids filled in",
+                                 description="After uploading files (or the lab pack) to Google Drive and sharing them, "
+                                 "writes OUT: the asset table in use, plus --pack entries, with each FILE=ID filled in. "
+                                 "Students set LABKIT_ASSETS=OUT; Drive is then tried first.")
+    parser.add_argument("out", help="the course's asset table to write, e.g. course_assets.yaml")
+    parser.add_argument("ids", nargs="+", metavar="FILE=ID", help="file name and its Drive id (from the sharing link)")
+    parser.add_argument("--pack", default="", help="the entries printed by labkit pack, saved to a file")
+
+    def run(args: argparse.Namespace) -> int:
+        from labkit.data.labpack import write_course_table
+
+        ids = dict(item.split("=", 1) for item in args.ids if "=" in item)
+        if len(ids) != len(args.ids):
+            raise ValueError(f"expected FILE=ID pairs, got {[i for i in args.ids if '=' not in i]}")
+        print(write_course_table(args.out, ids, args.pack or None))
+        return 0
+
+    parser.set_defaults(func=run)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_metrics,
     _add_train,
@@ -373,6 +422,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_verify,
     _add_make_corpus,
     _add_pack_audio,
+    _add_doctor,
+    _add_drive_ids,
     _add_realism,
 ]
 
@@ -395,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as error:  # bad input: one clear line, no traceback
+    except (ValueError, FileNotFoundError, LabkitError) as error:  # bad input: one clear line, no traceback
         print(f"labkit {args.command}: error: {error}", file=sys.stderr)
         return 1
 

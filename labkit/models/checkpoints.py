@@ -76,9 +76,10 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
         return resemblyzer.load(map_location)
     path = Path(path)
     if path.is_dir():
-        if not (path / "avg_model.pt").is_file():
+        weights = next((w for w in (path / "avg_model.pt", path / "avg_model") if w.is_file()), None)  # Hugging Face: no .pt
+        if weights is None:
             raise CheckpointError(f"{path}: a folder, but not a WeSpeaker model directory (expected avg_model.pt + config.yaml in it)")
-        model = _load_wespeaker(path / "avg_model.pt", path / "config.yaml")
+        model = _load_wespeaker(weights, path / "config.yaml")
     else:
         checkpoint = _read(path)
         if isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT:
