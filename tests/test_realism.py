@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from labkit.data.synthetic import baseline_eer
 from labkit.realism import meets_targets, realism, sample_trials
@@ -44,3 +45,12 @@ def test_command_line_prints_both_systems(tiny_corpus):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Resemblyzer" in done.stdout and "baseline" in done.stdout and " 20 " in done.stdout
+
+
+@pytest.mark.slow
+def test_realism_of_the_lab_corpus_matches_the_readme(lab_corpus):
+    """The figures the README gives for the `lab` corpus (seed 0): the corpus and the weights are deterministic."""
+    table = realism(lab_corpus, progress=False).set_index("system")
+    resemblyzer, baseline = table.iloc[0], table.iloc[1]
+    assert resemblyzer["eer_%"] == pytest.approx(24.25, abs=0.3) and baseline["eer_%"] == pytest.approx(31.67, abs=0.3)
+    assert resemblyzer["eer_cross_session_%"] > resemblyzer["eer_same_session_%"] + 10  # the channel, not the voice, separates

@@ -89,7 +89,7 @@ def write_speaker(job: SpeakerJob, wav_dir: Path) -> list[tuple[str, int, float]
         for u, seconds in enumerate(lengths):
             rng = random_stream(job.seed, 2, job.index, s, u)
             loops = babble_loops(job.seed) if session.noise == "babble" else []
-            speech = synthesize_speech(rng, job.speaker, seconds, session.f0_shift, session.rd_shift, session.rate_shift)
+            speech = synthesize_speech(rng, job.speaker, seconds, session.f0_shift, session.tilt_shift_db_oct, session.rate_shift)
             audio = record(rng, speech, session, loops)
             name = f"{u + 1:05d}.wav"
             sf.write(folder / name, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
@@ -248,20 +248,18 @@ Contents
 
 How the audio is made (labkit/data/synthetic/)
 A source-filter synthesiser: random syllables (fricatives, plosive bursts, nasals, liquids, vowels
-with coarticulated formant glides), words, phrases and pauses; a glottal pulse train shaped by the
-Liljencrants-Fant spectrum of the speaker's voice quality, plus aspiration and frication noise,
-filtered frame by frame by the formants of the vocal tract.
-Stays with the speaker (meta/speakers.csv), drawn from published adult population figures:
-  sex and age, mean F0 (by sex and age) and intonation range, vocal-tract length (formant
-  scaling), the speaker's own F3-F5, LF voice quality Rd, jitter, shimmer, breathiness, speaking
-  rate, formant bandwidths, sibilant colour, the piriform-fossa dip at 4-5 kHz, and an accent: the
-  speaker's own F1/F2 offsets for each of the 8 vowels.
+with formant glides), words, phrases and pauses; a glottal pulse train plus noise, shaped frame by
+frame by the formants of the vocal tract.
+Stays with the speaker (meta/speakers.csv):
+  sex-like cluster (m/f), mean F0 (80-260 Hz) and intonation range, vocal-tract length (formant
+  scaling), glottal spectral tilt, jitter, shimmer, breathiness, speaking rate, formant bandwidths,
+  sibilant colour, a narrow spectral dip at 3.5-5.5 kHz (piriform-sinus anti-resonance), and an
+  accent: the speaker's own F1/F2 offsets for each of the 8 vowels.
 Changes with the session (video):
-  pitch, effort and tempo of the day; microphone response (smooth wiggles of a few dB and a tilt,
-  a 60-150 Hz high-pass in 30 % of sessions); room reverb (RT60 0.2-0.7 s, direct-to-reverberant
-  ratio 4-18 dB) in 60 %; white, pink, brown or babble noise at 10-35 dB SNR (mostly above 25 dB);
-  a telephone codec (300-3400 Hz, mu-law) in 3 %, a lossy MP3-like coder in 20 %; recording
-  level. Nothing about the channel depends on the speaker.
+  pitch, effort and tempo of the day; microphone equaliser (smooth wiggles of a few dB and a
+  tilt); in 10 % of sessions a low-pass (4-7 kHz), in 10 % a high-pass (150-300 Hz); room reverb
+  (RT60 0.15-0.6 s) in 60 %; additive white, pink, brown or babble noise at 5-30 dB SNR (mostly
+  above 20 dB); recording level. Nothing about the channel depends on the speaker.
 Utterances are 2-10 s (mean about {sizes.seconds[1]:g} s). The same command always writes the same bytes.
 
 Difficulty (training-free baseline: cosine between centred mean log-mel vectors, labkit.data.synthetic.baseline_eer)

@@ -5,8 +5,7 @@ How one utterance is made (a source-filter synthesiser working in the STFT domai
    speaker's rate, pauses between words and phrases, stress;
 2. per-frame tracks: formants F1..F5 (smoothed, so vowels glide), voicing, aspiration and
    frication levels, F0 with declination, stress bumps and drift;
-3. sources: a glottal pulse train (with jitter and shimmer) shaped by the Liljencrants-Fant
-   spectrum of the speaker's voice quality, and white noise (aspiration, frication);
+3. sources: a glottal pulse train (with jitter and shimmer) and white noise;
 4. filter: each STFT frame of each source times the vocal-tract envelope of that frame.
 """
 
@@ -77,9 +76,8 @@ CONSONANTS = {
 PAUSE = Phone(500, 1500, 2500, 0, 0, 0, 0, 1, 1.0)
 VOWEL_NAMES = list(VOWELS)
 CONSONANT_NAMES = list(CONSONANTS)
-REFERENCE_VTL_CM = 17.0  # the vocal-tract length behind Peterson & Barney's male averages
-F4_HZ, F5_HZ = 3500.0, 4500.0  # higher formants of the reference tract (speakers differ around them)
-BANDWIDTHS_HZ = np.array([60, 90, 130, 200, 280], dtype=np.float32)  # B1..B5, adult male (Hawks & Miller 1995)
+F4_HZ, F5_HZ = 3500.0, 4500.0  # higher formants, fixed by the vocal tract's length
+BANDWIDTHS_HZ = np.array([70, 100, 150, 220, 300], dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------- speakers
@@ -90,69 +88,42 @@ class Speaker:
     id: str
     split: str  # "train" (id0xxxx, VoxCeleb2-like) or "test" (id1xxxx, VoxCeleb1-like)
     sex: str  # "m" or "f": two clusters, so same-sex speakers are the hard non-targets
-    age: int  # years; F0 changes with it
     f0_hz: float  # mean pitch
     f0_range_st: float  # intonation range in semitones
-    vtl_cm: float  # vocal-tract length
-    formant_scale: float  # REFERENCE_VTL_CM / vtl_cm: every formant is multiplied by it
-    f3_ratio: float  # the speaker's own F3, F4, F5 around the scaled reference (higher formants
-    f4_ratio: float  # depend on the larynx tube and the hypopharynx, not only on the tract's length)
-    f5_ratio: float
-    rd: float  # Liljencrants-Fant voice quality Rd: 0.5 tense/pressed, 1 modal, 2.5 breathy/lax
+    formant_scale: float  # 1 / vocal-tract length: every formant is multiplied by it
+    tilt_db_oct: float  # glottal spectral tilt (dB per octave, negative = darker voice)
     jitter: float  # period-to-period pitch perturbation (fraction of the period)
     shimmer: float  # period-to-period amplitude perturbation (log amplitude std)
     breathiness: float  # aspiration noise relative to voicing
     rate_syl_s: float  # speaking rate, syllables per second
     bandwidth_scale: float  # formant bandwidths (wider = more muffled)
     sibilant_scale: float  # colour of s/sh
-    sinus_hz: float  # anti-resonance of the piriform fossa (Dang & Honda 1997: 4-5 kHz)
+    sinus_hz: float  # a fixed spectral dip of the speaker's anatomy (piriform-sinus anti-resonance)
     accent: str  # per-vowel F1/F2 offsets (log ratios), "v:f1,f2;..."
 
 
-def mean_f0_hz(sex: str, age: float) -> float:
-    """Population mean F0 by sex and age (after Hollien & Shipp 1972, Stoicheff 1981): men about 118 Hz,
-    rising after 60; women about 215 Hz at 20, falling by about 20 Hz by 70."""
-    if sex == "m":
-        return 118.0 + 0.5 * max(0.0, age - 60.0)
-    return 215.0 - 0.4 * max(0.0, age - 20.0)
-
-
 def draw_speaker(rng: np.random.Generator, speaker_id: str, split: str) -> Speaker:
-    """Traits drawn from published adult population figures; the accent gives each speaker their own vowels.
-
-    Vocal-tract length: men 17.0 +- 0.75 cm, women 14.7 +- 0.7 cm (women's formants are about 1.16x
-    men's, Hillenbrand et al. 1995). F0 +- 2 semitones around the mean of the speaker's sex and age.
-    Rd (Fant 1995): modal voices near 1, women a little breathier than men (Hanson 1997).
-    Jitter 0.2-1 %, shimmer and aspiration in the range of healthy voices; 3.5-6 syllables/s.
-    """
+    """Random but realistic traits; the accent gives each speaker their own vowel targets."""
     sex = "f" if rng.random() < 0.5 else "m"
     female = sex == "f"
-    age = int(rng.integers(18, 71))
-    f0 = mean_f0_hz(sex, age) * 2.0 ** (rng.normal(0.0, 3.0) / 12)
-    vtl = rng.normal(14.7, 0.85) if female else rng.normal(17.0, 0.9)
-    higher = np.exp(rng.normal(0.0, 0.07, size=3))
+    f0 = rng.normal(205, 25) if female else rng.normal(118, 18)
     offsets = rng.normal(0.0, 0.1, size=(len(VOWELS), 2))
     accent = ";".join(f"{v}:{o1:+.3f},{o2:+.3f}" for v, (o1, o2) in zip(VOWEL_NAMES, offsets))
     return Speaker(
         id=speaker_id,
         split=split,
         sex=sex,
-        age=age,
-        f0_hz=round(float(np.clip(f0, 75, 300)), 1),
+        f0_hz=round(float(np.clip(f0, 80, 260)), 1),
         f0_range_st=round(float(rng.uniform(2.0, 7.0)), 2),
-        vtl_cm=round(float(vtl), 2),
-        formant_scale=round(REFERENCE_VTL_CM / float(vtl), 3),
-        f3_ratio=round(float(higher[0]), 3),
-        f4_ratio=round(float(higher[1]), 3),
-        f5_ratio=round(float(higher[2]), 3),
-        rd=round(float(np.clip(rng.normal(1.4, 0.35) if female else rng.normal(1.1, 0.35), 0.5, 2.5)), 2),
-        jitter=round(float(rng.uniform(0.002, 0.01)), 4),
-        shimmer=round(float(rng.uniform(0.02, 0.07)), 3),
-        breathiness=round(float(rng.uniform(0.02, 0.3)), 3),
-        rate_syl_s=round(float(np.clip(rng.normal(4.6, 0.6), 3.5, 6.0)), 2),
+        formant_scale=round(float(rng.normal(1.17, 0.07) if female else rng.normal(1.0, 0.07)), 3),
+        tilt_db_oct=round(float(rng.uniform(-13.0, -3.0)), 2),
+        jitter=round(float(rng.uniform(0.003, 0.02)), 4),
+        shimmer=round(float(rng.uniform(0.02, 0.12)), 3),
+        breathiness=round(float(rng.uniform(0.02, 0.5)), 3),
+        rate_syl_s=round(float(rng.uniform(3.0, 6.0)), 2),
         bandwidth_scale=round(float(np.exp(rng.normal(0.0, 0.2))), 3),
         sibilant_scale=round(float(np.exp(rng.normal(0.0, 0.1))), 3),
-        sinus_hz=round(float(rng.uniform(4000.0, 5000.0)), 0),
+        sinus_hz=round(float(rng.uniform(3500.0, 5500.0)), 0),
         accent=accent,
     )
 
@@ -210,18 +181,15 @@ def _tracks(plan: list[Step], speaker: Speaker) -> dict[str, np.ndarray]:
     scale = np.ones((len(plan), 2), dtype=np.float32)
     is_vowel = vowel_index >= 0
     scale[is_vowel] = np.exp(accent[vowel_index[is_vowel]])  # the speaker's own vowels
-    own = np.array([1.0, 1.0, speaker.f3_ratio, speaker.f4_ratio, speaker.f5_ratio], dtype=np.float32)
     formants = np.stack(
         [table[:, 0] * scale[:, 0], table[:, 1] * scale[:, 1], table[:, 2], np.full(len(plan), F4_HZ), np.full(len(plan), F5_HZ)], axis=1
-    ) * (speaker.formant_scale * own)
+    ) * speaker.formant_scale
     repeat = lambda x: np.repeat(x, lengths, axis=0)  # noqa: E731  (phone values -> frame values)
     phrase = repeat(np.array([step.phrase for step in plan]))
     start = np.searchsorted(phrase, phrase)  # first frame of each frame's phrase
     end = np.searchsorted(phrase, phrase, side="right")
     return {
-        # coarticulation: two box passes = a triangular window of about 80 ms, so each phone's formants
-        # glide into the next one's instead of jumping (targets are reached only in long phones)
-        "formants": uniform_filter1d(uniform_filter1d(repeat(formants), 5, axis=0), 5, axis=0),
+        "formants": uniform_filter1d(repeat(formants), 7, axis=0),  # ~50 ms glides between phones
         "voicing": uniform_filter1d(repeat(table[:, 3]), 3),
         "aspiration": uniform_filter1d(repeat(table[:, 4]), 3),
         "frication": uniform_filter1d(repeat(table[:, 5]), 2),
@@ -252,15 +220,15 @@ def _glottal_pulses(rng: np.random.Generator, f0_frames: np.ndarray, n_samples: 
 _WINDOW = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
-def stft(x: np.ndarray) -> np.ndarray:
+def _stft(x: np.ndarray) -> np.ndarray:
     """Frames (hop ``HOP``, sqrt-Hann window) -> (frames, N_FFT // 2 + 1) complex spectrum."""
     padded = np.pad(x, (N_FFT - HOP, N_FFT))
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
     return sfft.rfft(frames * _WINDOW, axis=1)
 
 
-def istft(spectrum: np.ndarray, n_samples: int) -> np.ndarray:
-    """Overlap-add inverse of ``stft`` (sqrt-Hann twice at hop N/4 sums to 2)."""
+def _istft(spectrum: np.ndarray, n_samples: int) -> np.ndarray:
+    """Overlap-add inverse of ``_stft`` (sqrt-Hann twice at hop N/4 sums to 2)."""
     frames = sfft.irfft(spectrum, N_FFT, axis=1).astype(np.float32) * _WINDOW
     n_frames, overlap = len(frames), N_FFT // HOP
     out = np.zeros((n_frames + overlap) * HOP, dtype=np.float32)
@@ -279,25 +247,8 @@ def _vocal_tract(formants: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:
     return np.sqrt(power)
 
 
-def lf_source_gain(f0: np.ndarray, rd: float) -> np.ndarray:
-    """(frames, freqs) magnitude of the Liljencrants-Fant glottal flow derivative, for pulses of flat spectrum.
-
-    Fant (1995) derives the LF timing parameters from one number, Rd; Doval, d'Alessandro & Henrich
-    (2006) show the spectrum is then a glottal formant at Fg = F0 * Rg (+6 dB/oct below it, -6 above)
-    followed by a spectral tilt above Fa = F0 / (2 pi Ra) (-12 dB/oct). Tense voices (small Rd)
-    keep their high harmonics; lax, breathy ones (large Rd) lose them and have a strong first harmonic.
-    """
-    ra = (-1.0 + 4.8 * rd) / 100.0
-    rk = (22.4 + 11.8 * rd) / 100.0
-    rg = 0.25 * rk / (0.11 * rd / (0.5 + 1.2 * rk) - ra)
-    fg, fa = f0[:, None] * rg, f0[:, None] / (2 * np.pi * ra)
-    x = FREQS / fg
-    formant = x / np.sqrt((1.0 - x**2) ** 2 + (1.6 * x) ** 2)  # a damped second-order peak at Fg: 1 / 1.6 there
-    return 1.6 * formant / np.sqrt(1.0 + (FREQS / fa) ** 2)
-
-
 def synthesize_speech(
-    rng: np.random.Generator, speaker: Speaker, seconds: float, f0_shift: float = 1.0, rd_shift: float = 1.0, rate_shift: float = 1.0
+    rng: np.random.Generator, speaker: Speaker, seconds: float, f0_shift: float = 1.0, tilt_shift_db_oct: float = 0.0, rate_shift: float = 1.0
 ) -> np.ndarray:
     """``seconds`` of clean speech from this speaker (float32, unscaled), in the day's pitch, effort and tempo."""
     plan = _phone_plan(rng, speaker.rate_syl_s * rate_shift, seconds)
@@ -308,18 +259,18 @@ def synthesize_speech(
     drift = uniform_filter1d(np.cumsum(rng.normal(0.0, 0.15, n_frames)), 25)
     semitones = speaker.f0_range_st * (0.4 - 0.8 * tracks["phrase_position"] + 0.6 * tracks["stress"]) + drift - drift.mean()
     f0 = speaker.f0_hz * f0_shift * 2.0 ** (semitones / 12)
-    voiced = stft(_glottal_pulses(rng, f0, n_samples, speaker))[:n_frames]
-    noise = stft(rng.standard_normal(n_samples, dtype=np.float32))[:n_frames]
+    voiced = _stft(_glottal_pulses(rng, f0, n_samples, speaker))[:n_frames]
+    noise = _stft(rng.standard_normal(n_samples, dtype=np.float32))[:n_frames]
     tract = _vocal_tract(tracks["formants"], BANDWIDTHS_HZ * speaker.bandwidth_scale)
     tract *= 1.0 - 0.9 * np.exp(-0.5 * ((FREQS - speaker.sinus_hz) / 250.0) ** 2)  # the speaker's dip
     octaves = np.log2(np.maximum(FREQS, 50.0) / 100.0)
-    glottal = lf_source_gain(f0, speaker.rd * rd_shift)
+    glottal_tilt = 2.0 ** (octaves.clip(0) * (speaker.tilt_db_oct + tilt_shift_db_oct) / 6.02)
     aspiration_shape = FREQS / (FREQS + 1000.0)  # turbulence is weak at low frequencies
     band = np.exp(-0.5 * ((octaves - np.log2(tracks["fric_hz"][:, None] / 100.0)) / tracks["fric_octaves"][:, None]) ** 2)
     breath = tracks["aspiration"] + speaker.breathiness * tracks["voicing"]
-    spectrum = voiced * (tracks["voicing"][:, None] * tract * glottal)
+    spectrum = voiced * (tracks["voicing"][:, None] * tract * glottal_tilt)
     spectrum += noise * (breath[:, None] * tract * aspiration_shape + 0.3 * tracks["frication"][:, None] * band)
-    return istft(spectrum, n_samples)[: int(seconds * SAMPLE_RATE)]  # the plan ends on a whole syllable: cut
+    return _istft(spectrum, n_samples)[: int(seconds * SAMPLE_RATE)]  # the plan ends on a whole syllable: cut
 
 
 def random_stream(*keys: int) -> np.random.Generator:
