@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from common import best_time  # noqa: E402
+from common import best_time, check, finish  # noqa: E402
 from httpserver import FileServer  # noqa: E402
 from test_subset import m4a  # noqa: E402  (real AAC files made with PyAV)
 
@@ -70,11 +70,12 @@ def main() -> None:
           f"= {100 * subset_bytes / baseline_bytes:.1f}% of the baseline")
     print(f"  time at {RATE_LIMIT / 1e6:.0f} MB/s per connection: download-all + extract {t_base:.3f} s, subset {t_remote[2]:.3f} s "
           f"-> {t_base / t_remote[2]:.2f}x faster")
+    check("subset over HTTP Range: share of the archive's bytes", 100 * subset_bytes / baseline_bytes, 20, at_least=False, unit=" %", digits=1)
     print(f"  conversion of all {len(keys)} utterances: 1 worker {len(keys) / t_convert_all[1]:.0f} utt/s, "
           f"2 workers {len(keys) / t_convert_all[2]:.0f} utt/s ({t_convert_all[1] / t_convert_all[2]:.2f}x)")
 
 
-def mirror_requests() -> bool:
+def mirror_requests() -> None:
     """Subsets drawn from the local VoxCeleb mirror: bytes as a share of the archive, HTTP requests against one per member."""
     import os
 
@@ -82,7 +83,6 @@ def mirror_requests() -> bool:
 
     from labkit.data.subset import prepare_subset
 
-    ok = True
     with tempfile.TemporaryDirectory() as tmp:
         files = build_mirror_files(Path(tmp), speakers=40)
         with Mirror(files) as server:
@@ -93,13 +93,13 @@ def mirror_requests() -> bool:
                 print(f"  mirror {name}: {s['utterances']} utterances, {s['bytes_fetched'] / 1e6:.2f} MB = {100 * share:.1f}% "
                       f"of the {s['archive_bytes'] / 1e6:.2f} MB archive; {s['http_requests']} HTTP requests "
                       f"({s['planned_requests']} for members) against {s['naive_requests']} naive (one per member)")
-                ok &= s["planned_requests"] < s["naive_requests"] and share < 1.0
+                check(f"subset {name} from the mirror: member requests, share of one per member",
+                      100 * s["planned_requests"] / s["naive_requests"], 100, at_least=False, unit=" %", digits=1)
+                check(f"subset {name} from the mirror: share of the archive's bytes", 100 * share, 100, at_least=False, unit=" %", digits=1)
             del os.environ["LABKIT_ASSETS"]
-    return ok
 
 
 if __name__ == "__main__":
     main()
-    if not mirror_requests():
-        print("FAILED: a subset needed as many requests as members, or the whole archive")
-        sys.exit(1)
+    mirror_requests()
+    raise SystemExit(finish())

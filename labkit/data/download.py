@@ -91,7 +91,7 @@ def refuse_drive_mount(path: str | Path, mount: Path = COLAB_DRIVE) -> None:
 
 def default_data_root() -> Path:
     """/content/data on Colab (local disk, fast), ./data elsewhere."""
-    return Path("/content/data") if COLAB_DRIVE.parent.is_dir() else Path("data")
+    return COLAB_DRIVE.parent / "data" if COLAB_DRIVE.parent.is_dir() else Path("data")
 
 
 def marker_path(path: Path) -> Path:

@@ -36,9 +36,9 @@ from labkit.data.http import RATE_LIMIT_WAIT, RemoteParts
 from labkit.data.hub import TOKEN_HINT, auth_headers
 from labkit.data.labpack import MANIFEST, persist_dataset, restore_dataset, write_manifest
 from labkit.data.registry import get_asset
+from labkit.data.voxceleb import SAMPLE_RATE
 from labkit.files import atomic_path, write_text_atomic
 
-SAMPLE_RATE = 16000
 WAV_BYTES_PER_SECOND = 2 * SAMPLE_RATE  # mono PCM16
 AAC_BYTES_PER_SECOND = 9100  # estimate: 77.5 GB of AAC for ~2,360 h of VoxCeleb2 dev
 BATCH_BYTES = 64 << 20  # bytes fetched (and held in memory) per batch of members

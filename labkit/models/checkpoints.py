@@ -180,7 +180,13 @@ def _load_wespeaker(model_file: Path, config_file: Path, state: dict[str, Any] |
     state = _read(model_file) if state is None else state
     if not isinstance(state, dict):
         raise CheckpointError(f"{model_file}: expected a WeSpeaker state dict, found {_describe_keys(state)}")
-    config = _wespeaker_config(config_file, two_emb_layer="seg_2.weight" in state)
+    try:
+        config = _wespeaker_config(config_file, two_emb_layer="seg_2.weight" in state)
+    except CheckpointError:
+        raise
+    except (AttributeError, TypeError, ValueError) as error:  # e.g. model_args: 5, or embed_dim: abc
+        raise CheckpointError(f"{config_file}: unexpected contents ({error}); expected WeSpeaker's model, model_args "
+                              "and dataset_args.fbank_args sections") from error
     state = {key: value for key, value in state.items() if not key.startswith("projection.")}  # training-only classifier
     model = build_model(config)
     _fit(model.encoder, _rename(state, WESPEAKER_KEYS), model_file, f"WeSpeaker ResNet{config.depth} as {config_file.name} describes it")
