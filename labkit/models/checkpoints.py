@@ -71,9 +71,9 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
     """A ``SpeakerModel`` in eval mode from our file, a WeSpeaker directory/file or a voxceleb_trainer file;
     ``"resemblyzer"``: Resemblyzer's encoder trained on real speech (``labkit.models.resemblyzer``)."""
     if str(path) == RESEMBLYZER:
-        from labkit.models import resemblyzer
+        from labkit.models.resemblyzer import load as load_resemblyzer
 
-        return resemblyzer.load(map_location)
+        return load_resemblyzer(map_location)
     path = Path(path)
     if path.is_dir():
         weights = next((w for w in (path / "avg_model.pt", path / "avg_model") if w.is_file()), None)  # Hugging Face: no .pt
