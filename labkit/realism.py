@@ -70,8 +70,3 @@ def realism(
         })
     return pd.DataFrame(rows)
 
-
-def meets_targets(table: pd.DataFrame) -> bool:
-    """True if Resemblyzer's EER is at most 12 % and the baseline's within 15-35 % (issue 14)."""
-    resemblyzer, baseline = table["eer_%"].iloc[0] / 100, table["eer_%"].iloc[1] / 100
-    return resemblyzer <= RESEMBLYZER_EER_MAX and BASELINE_EER_RANGE[0] <= baseline <= BASELINE_EER_RANGE[1]

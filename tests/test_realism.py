@@ -6,11 +6,10 @@ import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from labkit.data.synthetic import baseline_eer
-from labkit.realism import meets_targets, realism, sample_trials
+from labkit.realism import realism, sample_trials
 from labkit.trials import read_trials
 
 
@@ -30,14 +29,6 @@ def test_realism_table_on_the_tiny_corpus(tiny_corpus):
     assert (table["trials"] == 40).all()
     assert table[["eer_%", "eer_cross_session_%", "eer_same_session_%"]].stack().between(0, 100).all()
     assert table["eer_%"].iloc[1] == round(100 * baseline_eer(tiny_corpus)["eer"], 2)  # the corpus README's baseline
-
-
-def test_targets_of_issue_14():
-    table = lambda real, naive: pd.DataFrame({"eer_%": [real, naive]})  # noqa: E731
-    assert meets_targets(table(11.9, 20.0))
-    assert not meets_targets(table(12.5, 20.0))  # the real encoder cannot tell the voices apart well enough
-    assert not meets_targets(table(8.0, 12.0))  # the channels no longer hide the voices from the baseline
-    assert not meets_targets(table(8.0, 36.0))
 
 
 def test_command_line_prints_both_systems(tiny_corpus):

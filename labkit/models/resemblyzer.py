@@ -126,16 +126,30 @@ def partial_starts(n_samples: int) -> list[int]:
     return starts
 
 
+class MelPower(nn.Module):
+    """One waveform (samples,) -> (frames, 40) mel power spectrogram: centred 25-ms Hann frames, zero padding."""
+
+    min_samples = 1  # any length gives frames: utterances are zero-padded to whole partials anyway
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)  # periodic, as scipy's get_window
+        self.register_buffer("mel_banks", slaney_mel_banks(), persistent=False)
+
+    def forward(self, wav: Tensor) -> Tensor:
+        spectrum = torch.stft(wav, N_FFT, HOP, window=self.window, center=True, pad_mode="constant", return_complex=True)
+        return (spectrum.abs() ** 2).T @ self.mel_banks
+
+
 # ---------------------------------------------------------------------------- the model
 class Resemblyzer(nn.Module):
     """Waveforms (B, samples) at 16 kHz in [-1, 1] -> Resemblyzer embeddings (B, 256), like every labkit model."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.frontend = MelPower()
         self.lstm = nn.LSTM(N_MELS, 256, num_layers=3, batch_first=True)
         self.linear = nn.Linear(256, 256)
-        self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)  # periodic, as scipy's get_window
-        self.register_buffer("mel_banks", slaney_mel_banks(), persistent=False)
         self.embed_dim = 256
         # What the result tables and the embedding cache read off a model (it is not built by build_model).
         self.config = ModelConfig(
@@ -143,11 +157,6 @@ class Resemblyzer(nn.Module):
             frontend=FrontendConfig(kind="melspec", n_mels=N_MELS, n_fft=N_FFT, win_length=N_FFT, hop_length=HOP,
                                     window="hann", preemphasis=0.0, normalize="none"),
         )
-
-    def mel(self, wav: Tensor) -> Tensor:
-        """(frames, 40) mel power spectrogram of one waveform (centred frames, zero padding)."""
-        spectrum = torch.stft(wav, N_FFT, HOP, window=self.window, center=True, pad_mode="constant", return_complex=True)
-        return (spectrum.abs() ** 2).T @ self.mel_banks
 
     def embed_partials(self, mels: Tensor) -> Tensor:
         """(partials, 160, 40) mel windows -> (partials, 256) L2-normalised embeddings."""
@@ -165,7 +174,7 @@ class Resemblyzer(nn.Module):
             audio = audio * 10 ** ((TARGET_DBFS - rms_dbfs).clamp(min=0.0) / 20)  # raised, never lowered
             starts = partial_starts(length)
             audio = nn.functional.pad(audio, (0, max(0, (starts[-1] + PARTIAL_FRAMES) * HOP - length)))
-            mel = self.mel(audio)
+            mel = self.frontend(audio)
             windows += [mel[s : s + PARTIAL_FRAMES] for s in starts]
             owner += [row] * len(starts)
         partials = self.embed_partials(torch.stack(windows))  # every partial of the batch in one LSTM call
