@@ -83,7 +83,12 @@ def make_validation_split(
     ``val_speakers`` speakers are held out for validation; ``train_speakers`` > 0 keeps only that many
     of the others (a seeded choice), 0 keeps them all. ``train_list`` defaults to ``root/meta/train_list.txt``.
     """
-    listed = read_list(train_list or Path(root) / "meta" / "train_list.txt")
+    list_path = Path(train_list or Path(root) / "meta" / "train_list.txt")
+    listed = read_list(list_path)
+    speakers = listed["speaker"].nunique()
+    if not 0 < val_speakers < speakers or train_speakers > speakers - val_speakers:
+        raise ValueError(f"{list_path}: {speakers} speakers cannot give {val_speakers} for validation and "
+                         f"{train_speakers or 'the rest'} for training (each needs at least one)")
     kept, held = split_speakers(listed, int(val_speakers), seed=seed)
     if train_speakers:
         kept = subset(kept, speakers=int(train_speakers), seed=seed)
