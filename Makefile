@@ -5,8 +5,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
+COLAB_VENV  := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+NOTEBOOK_RUNS := tests/test_notebooks.py -m slow -k run_all   # both sessions, both languages, quick mode
 
-.PHONY: venv tex demo test test-fast bench urls clean
+.PHONY: venv tex demo test test-fast test-colab screenshots bench urls notebooks clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +28,16 @@ tex:
 
 test: venv tex
 	$(PYTEST)
+	$(MAKE) test-colab
+
+# The notebooks again on Google Colab's package versions (ipywidgets 7.7.1, IPython 7.34, pandas 2.2.3, ...):
+# a second venv constrained by .ci/colab-constraints.txt (scripts/colab_env.py says what differs from Colab).
+$(COLAB_STAMP): .ci/colab-constraints.txt requirements.txt requirements-dev.txt scripts/colab_env.py
+	$(PYTHON) scripts/colab_env.py build --python $(PYTHON)
+	touch $@
+
+test-colab: $(COLAB_STAMP)
+	PYTHONPATH=$(CURDIR) $(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider $(NOTEBOOK_RUNS)
 
 test-fast: venv
 	$(PYTEST) -m "not slow"
@@ -36,5 +49,15 @@ bench: venv
 urls:
 	$(PYTHON) scripts/set_repository_url.py
 
+# notebooks/es and notebooks/en are written from the bilingual sources in notebooks/src.
+notebooks: venv
+	$(BIN)/python scripts/build_notebooks.py
+
+# Executes the notebooks, renders them to HTML and photographs each page with headless Chromium:
+# build/screenshots/<lang>-session<N>-<piece>.png (Debian's chromium package).
+screenshots: venv
+	LABKIT_EXECUTED_DIR=$(CURDIR)/build/notebooks $(PYTEST) $(NOTEBOOK_RUNS)
+	$(BIN)/python scripts/screenshots.py build/notebooks build/screenshots
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache build *.egg-info

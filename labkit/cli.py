@@ -12,6 +12,8 @@ import json
 import sys
 from typing import Callable
 
+from labkit.errors import LabkitError
+
 
 def _add_metrics(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -181,9 +183,11 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
         return 0
 
     def run_collect(args: argparse.Namespace) -> int:
-        from labkit.report.questions import collect_to_csv
+        from labkit.report.grading import collect_to_csv
 
-        table = collect_to_csv(args.files, args.out)
+        table, skipped = collect_to_csv(args.files, args.out)
+        for problem in skipped:
+            print(f"labkit report collect: skipped {problem}", file=sys.stderr)
         print(table[["file", "students", "answered", "missing"]].to_string(index=False))
         print(f"wrote {args.out} ({len(table)} files)")
         return 0
@@ -375,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as error:  # bad input: one clear line, no traceback
+    except (ValueError, FileNotFoundError, LabkitError) as error:  # bad input: one clear line, no traceback
         print(f"labkit {args.command}: error: {error}", file=sys.stderr)
         return 1
 

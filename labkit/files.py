@@ -3,18 +3,33 @@
 Every file labkit writes (checkpoints, answers, downloads, score files, figures) goes to a
 temporary name in the same folder first and is renamed over the final name only once it is
 complete: ``os.replace`` is atomic, so a reader (or a notebook re-run after a disconnect) sees
-either the old file or the new one, never a mixture.
+either the old file or the new one, never a mixture. The file gets the permissions ``open()``
+would give it (so an instructor can read what students write to a shared folder), and
+``sha256_file`` is the one checksum every module uses.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 COLAB_DRIVE = Path("/content/drive")  # where Colab mounts Google Drive (answers, checkpoints and downloads persist there)
+CHUNK = 1 << 20  # bytes read at a time when hashing: memory stays flat for files of any size
+
+
+def open_mode(path: Path) -> int:
+    """The permission bits ``open(path, "w")`` would leave: the existing file's, else 0o666 minus the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # the only way to read the umask is to set it: put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @contextmanager
@@ -33,6 +48,7 @@ def atomic_path(path: str | Path, fsync: bool = False) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, open_mode(path))  # mkstemp makes 0600 files: readable by their owner only
         if fsync:
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
@@ -59,3 +75,12 @@ def write_bytes_atomic(path: str | Path, data: bytes, fsync: bool = False) -> Pa
     with atomic_path(path, fsync=fsync) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes as 64 hex digits, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -2,6 +2,7 @@
 
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so it shows once
 in a notebook (as the cell's value), works headless, and never piles up in pyplot's state.
+Labels follow the language of ``labkit.i18n`` (Spanish figures for a Spanish report).
 ``save_figure`` writes the PDF (TrueType fonts, for LaTeX) and a PNG next to it.
 """
 
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 from scipy.stats import norm
 
 from labkit.files import atomic_path
+from labkit.i18n import label, t
 from labkit.metrics import det_curve, eer
 
 DET_TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4]  # 0.1% ... 40%
@@ -35,7 +37,7 @@ def _thin(x: np.ndarray, y: np.ndarray, step: float = 0.002) -> tuple[np.ndarray
     return x[keep], y[keep]
 
 
-def det_plot(systems: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "DET curve") -> Figure:
+def det_plot(systems: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str | None = None) -> Figure:
     """DET curves (miss rate vs false-alarm rate on normal-deviate axes) of one or more systems.
 
     ``systems`` maps a name to ``(scores, labels)``; each curve's EER point is marked and its
@@ -47,7 +49,7 @@ def det_plot(systems: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = 
         fpr, fnr, _ = det_curve(scores, labels)
         value, _ = eer(scores, labels)
         x, y = _thin(_probit(fpr), _probit(fnr))
-        (line,) = ax.plot(x, y, label=f"{name} (EER {100 * value:.2f}%)")
+        (line,) = ax.plot(x, y, label=t("det_legend", name=name, eer=100 * value))
         ax.plot(_probit(value), _probit(value), "o", color=line.get_color(), markersize=6)  # EER: FPR = FNR
     ticks = _probit(np.array(DET_TICKS))
     labels = [f"{100 * t:g}" for t in DET_TICKS]
@@ -56,35 +58,35 @@ def det_plot(systems: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = 
     ax.set_xlim(*_probit(np.array(DET_LIMITS)))
     ax.set_ylim(*_probit(np.array(DET_LIMITS)))
     ax.plot(ax.get_xlim(), ax.get_ylim(), ":", color="0.6", linewidth=0.8)  # the EER diagonal
-    ax.set_xlabel("False acceptance rate (%)")
-    ax.set_ylabel("False rejection rate (%)")
-    ax.set_title(title)
+    ax.set_xlabel(t("det_x"))
+    ax.set_ylabel(t("det_y"))
+    ax.set_title(title or t("det_title"))
     ax.grid(True, linestyle=":", linewidth=0.6)
     ax.legend(loc="upper right", fontsize="small")
     return fig
 
 
 def score_histogram(
-    scores: np.ndarray, labels: np.ndarray, threshold: float | None = None, title: str = "Score distributions", bins: int = 60
+    scores: np.ndarray, labels: np.ndarray, threshold: float | None = None, title: str | None = None, bins: int = 60
 ) -> Figure:
     """Target vs non-target score histograms (as densities), with an optional threshold line."""
     scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
     fig = Figure(figsize=(6.0, 3.6), layout="constrained")
     ax = fig.add_subplot()
     edges = np.histogram_bin_edges(scores, bins=bins)
-    ax.hist(scores[~labels], bins=edges, density=True, alpha=0.6, label=f"non-target ({(~labels).sum()})")
-    ax.hist(scores[labels], bins=edges, density=True, alpha=0.6, label=f"target ({labels.sum()})")
+    ax.hist(scores[~labels], bins=edges, density=True, alpha=0.6, label=t("non_target_count", n=(~labels).sum()))
+    ax.hist(scores[labels], bins=edges, density=True, alpha=0.6, label=t("target_count", n=labels.sum()))
     if threshold is not None:
-        ax.axvline(threshold, color="k", linestyle="--", linewidth=1, label=f"threshold {threshold:.3f}")
-    ax.set_xlabel("score")
-    ax.set_ylabel("density")
-    ax.set_title(title)
+        ax.axvline(threshold, color="k", linestyle="--", linewidth=1, label=t("threshold_value", value=threshold))
+    ax.set_xlabel(t("score"))
+    ax.set_ylabel(t("density"))
+    ax.set_title(title or t("scores_title"))
     ax.legend(fontsize="small")
     return fig
 
 
-def training_curves(history: Mapping[str, np.ndarray], x: str = "epoch", title: str = "Training") -> Figure:
-    """One panel per logged quantity (loss, accuracy, validation EER...) against ``x``."""
+def training_curves(history: Mapping[str, np.ndarray], x: str = "epoch", title: str | None = None) -> Figure:
+    """One panel per logged quantity (loss, accuracy, validation EER...) against ``x``, each titled by its readable name."""
     names = [name for name in history if name != x]
     fig = Figure(figsize=(3.2 * len(names), 3.0), layout="constrained")
     for i, name in enumerate(names):
@@ -92,10 +94,10 @@ def training_curves(history: Mapping[str, np.ndarray], x: str = "epoch", title: 
         values = np.asarray(history[name], dtype=np.float64)
         shown = np.isfinite(values)  # e.g. validation EER exists only at epoch ends
         ax.plot(np.asarray(history[x])[shown], values[shown], marker="." if shown.sum() < 30 else None)
-        ax.set_xlabel(x)
-        ax.set_title(name)
+        ax.set_xlabel(label(x))
+        ax.set_title(label(name))
         ax.grid(True, linestyle=":", linewidth=0.6)
-    fig.suptitle(title)
+    fig.suptitle(title or t("training_title"))
     return fig
 
 

@@ -17,10 +17,11 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("notebooks/session1.ipynb", "notebooks/session2.ipynb")
+# the setup cell's bilingual source and the notebooks generated from it (`make notebooks`)
+NOTEBOOKS = ("notebooks/src/shared/setup.py", "notebooks/es/*.ipynb", "notebooks/en/*.ipynb")
 GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 BADGE = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/")  # the part before the branch
-CLONE = re.compile(r'(REPOSITORY = \\")[^"\\]*(\\")')  # the clone cell's line, as it stands inside the .ipynb JSON
+CLONE = re.compile(r'(REPOSITORY = \\?")[^"\\]*(\\?")')  # the clone cell's line, in a source or inside the .ipynb JSON
 
 
 def repository_url(root: Path = ROOT) -> str:
@@ -46,8 +47,10 @@ def rewritten(root: Path, url: str) -> dict[Path, str]:
     if not BADGE.search(text):
         raise ValueError(f"{readme}: no Colab badge (https://colab.research.google.com/github/OWNER/NAME/blob/...) found")
     files = {readme: BADGE.sub(badge_prefix(url), text)}
-    for name in NOTEBOOKS:
-        path = root / name
+    notebooks = sorted(path for pattern in NOTEBOOKS for path in root.glob(pattern))
+    if not notebooks:
+        raise ValueError(f"{root}: no notebooks found ({', '.join(NOTEBOOKS)})")
+    for path in notebooks:
         text = path.read_text(encoding="utf-8")
         if len(CLONE.findall(text)) != 1:
             raise ValueError(f'{path}: expected exactly one line REPOSITORY = "..." in its setup cell')

@@ -11,7 +11,8 @@ import pytest
 from docx import Document
 
 from labkit.report.docx import RED, write_docx
-from labkit.report.questions import AnswerStore, bank, empty_answers
+from labkit.report.bank import bank
+from labkit.report.store import AnswerStore, AnswersFileError, empty_answers
 
 
 def _png(path: Path, width: int = 40, height: int = 30) -> Path:
@@ -27,7 +28,7 @@ def _png(path: Path, width: int = 40, height: int = 30) -> Path:
 
 def test_docx_has_title_page_answers_placeholders_table_and_figure(tmp_path):
     store = AnswerStore(tmp_path / "answers.json")
-    store.set_info(students=[("Ana García", "100456789")], language="es")
+    store.set_info(students=[("Ana García", "100456789")], language="es", data_mode="quick")
     store.save_answer("s1_q1", "Primera línea con θ ≈ 😀 y \\input{/etc/passwd}\nsegunda línea\n\nOtro párrafo\x07.")
     store.save_answer("s2_q2", "3,25")
     store.attach("fig_det_pretrained", _png(tmp_path / "det.png"))
@@ -38,6 +39,7 @@ def test_docx_has_title_page_answers_placeholders_table_and_figure(tmp_path):
     texts = [p.text for p in document.paragraphs]
     assert "Práctica 2: Reconocimiento de Locutor en VoxCeleb" in texts and "Memoria de la práctica" in texts
     assert "Fecha: 25/04/2026" in texts
+    assert "Datos: modo rápido: corpus sintético de labkit (no VoxCeleb)" in texts  # the title page names the data
     assert [c.text for c in document.tables[0].rows[1].cells] == ["Ana García", "100456789"]
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert headings == [bank().sessions[1]["es"], bank().sessions[2]["es"]]
@@ -49,7 +51,7 @@ def test_docx_has_title_page_answers_placeholders_table_and_figure(tmp_path):
     assert [[c.text for c in row.cells] for row in document.tables[1].rows] == [["system", "EER (%)", "params"],
                                                                                  ["ResNet34", "0,8712", "6634432"]]
     assert len(document.inline_shapes) == 1
-    assert bank().evidence["fig_det_pretrained"].caption["es"] in texts
+    assert "Curva DET del modelo preentrenado sobre los trials de test (corpus sintético, locutores de test)." in texts
     missing = [p.text for p in document.paragraphs if p.text.startswith("[falta: ")]
     assert len(missing) == 5  # tab_data, fig_scores, fig_training (asked twice), fig_det_systems
     assert not list(tmp_path.glob(".report*"))  # the temp file was renamed into place
@@ -60,6 +62,6 @@ def test_docx_reads_no_picture_outside_figures_of_its_evidence(tmp_path):
     _png(tmp_path / "private.png")  # a picture beside the answers folder, not attached to anything
     content = empty_answers()
     content["evidence"]["fig_det_pretrained"] = {"kind": "figure", "files": ["../private.png"]}
-    with pytest.raises(ValueError, match=r"evidence fig_det_pretrained: figure file '\.\./private\.png' refused"):
+    with pytest.raises(AnswersFileError, match=r"evidence fig_det_pretrained: figure file '\.\./private\.png' refused"):
         write_docx(content, tmp_path / "store", tmp_path / "report.docx", "en")
     assert not (tmp_path / "report.docx").exists()

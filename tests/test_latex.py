@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -16,7 +17,8 @@ from hypothesis import strategies as st
 from labkit.cli import main
 from labkit.report import latex
 from labkit.report.latex import SETTABLE, build_report, compile_pdf, escape, latex_table, render_body, tex_installed
-from labkit.report.questions import AnswerStore, bank, empty_answers
+from labkit.report.bank import bank
+from labkit.report.store import AnswerStore, AnswersFileError, empty_answers
 
 SPECIALS = "_ % $ # & { } ~ ^ \\ ñ á ¿ ¡ « » θ ≈ 😀"
 INJECTIONS = "\\input{/etc/passwd} \\write18{touch PWNED} \\catcode`\\{=12 \\def\\x{y} ^^5c"
@@ -165,7 +167,7 @@ def test_answers_file_cannot_put_other_files_among_the_latex_sources(tmp_path, f
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps(content), encoding="utf-8")
     refused = rf"answers.json: evidence fig_scores: figure file '{re.escape(file)}' refused; expected figures/fig_scores"
-    with pytest.raises(ValueError, match=refused):
+    with pytest.raises(AnswersFileError, match=refused):
         build_report(answers, tmp_path / "out", pdf=False, word=False)
     assert not (tmp_path / "out" / "latex").exists()
     content["evidence"] = {"fig_renamed": {"kind": "figure", "files": [file]}}  # not in the bank: never copied
@@ -193,9 +195,50 @@ def test_without_tex_the_zip_and_docx_are_still_built(tmp_path, monkeypatch, cap
         build_report(store.path, tmp_path / "out", pdf=True)
     assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "cli"), "--no-docx"]) == 0
     assert "no PDF: TeX is not installed" in capsys.readouterr().out
-    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == ["latex", "report-overleaf.zip"]
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == [".labkit-report", "latex", "report-overleaf.zip"]
     with pytest.raises(FileNotFoundError, match="no such answers file"):
         build_report(tmp_path / "missing.json", tmp_path / "out")
+
+
+def test_report_build_never_deletes_a_folder_labkit_did_not_create(tmp_path, capsys):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", "hola")
+    build = ["report", "build", str(store.path), "--no-pdf", "--no-docx", "--out-dir"]
+    theirs = tmp_path / "D"
+    (theirs / "latex").mkdir(parents=True)
+    (theirs / "latex" / "thesis.tex").write_text("my thesis", encoding="utf-8")
+    assert main([*build, str(theirs)]) == 1
+    assert "D: not empty and not made by labkit (no .labkit-report in it)" in capsys.readouterr().err
+    assert (theirs / "latex" / "thesis.tex").read_text(encoding="utf-8") == "my thesis"
+    assert sorted(p.name for p in theirs.iterdir()) == ["latex"]  # nothing added either
+
+    ours = tmp_path / "E"
+    ours.mkdir()  # empty: labkit takes it and marks it
+    assert main([*build, str(ours)]) == 0 and (ours / ".labkit-report").is_file()
+    (ours / "notes.txt").write_text("mine, beside the outputs", encoding="utf-8")
+    (ours / "latex" / "notes.tex").write_text("mine, inside latex/", encoding="utf-8")
+    assert main([*build, str(ours)]) == 1
+    assert "notes.tex: not written by labkit" in capsys.readouterr().err
+    assert (ours / "latex" / "notes.tex").is_file()
+    (ours / "latex" / "notes.tex").unlink()
+    assert main([*build, str(ours)]) == 0  # rebuilt; the student's file beside the outputs stays
+    assert (ours / "notes.txt").is_file() and (ours / "latex" / "body.tex").is_file()
+
+    earlier = tmp_path / "F"  # built by a labkit without the mark: recognised by its body.tex
+    shutil.copytree(ours / "latex", earlier / "latex")
+    assert main([*build, str(earlier)]) == 0 and (earlier / ".labkit-report").is_file()
+
+
+def test_latex_source_lines_stay_short_whatever_the_answer(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", " ".join(["palabra"] * 25_000))  # one 200,000-character line
+    store.save_answer("s1_q4", "\\" * 13_000)  # 208,000 characters once escaped
+    store.save_answer("s1_q6", "x" * 200_000)  # one word
+    body = render_body(store.read(), "es")
+    assert max(map(len, body.splitlines())) <= latex.LINE_LIMIT + 20
+    unwrapped = re.sub(r"%\n", "", body)  # the comments that join a word split across lines
+    assert unwrapped.count(r"\textbackslash{}") == 13_000 and len(re.findall(r"\bpalabra\b", body)) == 25_000
+    assert unwrapped.replace(r"\allowbreak{}", "").count("x" * 200_000) == 1
 
 
 # ----------------------------------------------------------------------------- PDF (needs TeX)
@@ -269,3 +312,65 @@ def test_compiler_runs_without_shell_escape_or_file_access_outside(tmp_path):
         compile_pdf(source)
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "rc-ran").exists()  # -norc: no Perl from the folder
     assert "runsystem(touch" in (tmp_path / "attack.log").read_text() and "disabled" in (tmp_path / "attack.log").read_text()
+
+
+@pytest.mark.slow
+def test_over_long_lines_reach_the_pdf(tmp_path, capsys):
+    _require_tex()
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", " ".join(f"p{i}" for i in range(40_000)))  # a 268,890-character line
+    store.save_answer("s1_q4", "\\" * 13_000)
+    assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "out"), "--no-docx"]) == 0
+    text = _pdf_text(tmp_path / "out" / "report.pdf")
+    assert re.findall(r"\bp(\d+)\b", text) == [str(i) for i in range(40_000)]
+    assert text.count("\\") == 13_000
+
+
+@pytest.mark.slow
+def test_a_failed_pdflatex_run_names_its_first_error_line(tmp_path):
+    _require_tex()
+    source = tmp_path / "long.tex"  # a line longer than pdflatex's buffer: the cause is only on its stdout
+    source.write_text("\\documentclass{article}\\begin{document}\n" + "a" * 300_000 + "\n\\end{document}\n")
+    with pytest.raises(latex.ReportBuildError, match=r"long.tex: pdflatex failed: ! Unable to read an entire line"):
+        compile_pdf(source)
+    source.write_text("\\documentclass{article}\\begin{document}\n\\undefinedcommand\n\\end{document}\n")
+    with pytest.raises(latex.ReportBuildError) as failed:
+        compile_pdf(source)
+    assert "long.tex:2: Undefined control sequence." in str(failed.value) and "\n" not in str(failed.value)
+
+
+def _first_page(pdf: Path) -> str:
+    text = subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language, mode", [("es", "quick"), ("en", "quick"), ("en", "voxceleb")])
+def test_a_quick_mode_report_never_claims_voxceleb_results(tmp_path, figure, capsys, language, mode):
+    _require_tex()
+    store = AnswerStore(tmp_path / "answers.json")
+    store.set_info(students=[("Ana García", "100456789")], language=language, data_mode=mode)
+    store.save_answer("s1_q2", "VoxCeleb son entrevistas de YouTube.")  # the student may name it; labkit may not
+    store.save_answer("s2_q2", "4,25")
+    store.save_answer("s2_q4", "9.5")
+    for eid, evidence in bank().evidence.items():
+        store.attach(eid, figure if evidence.kind == "figure" else pd.DataFrame({"system": ["a"], "EER (%)": [4.25]}))
+    assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "out"), "--no-docx"]) == 0
+    pdf = tmp_path / "out" / "report.pdf"
+    first, text = _first_page(pdf), _pdf_text(pdf)
+    names = {("es", "quick"): ("Datos: modo rápido: corpus sintético de labkit (no VoxCeleb)", "(corpus sintético, locutores"),
+             ("en", "quick"): ("Data: quick mode: labkit's synthetic corpus (not VoxCeleb)", "(synthetic corpus, "),
+             ("en", "voxceleb"): ("Data: real data: VoxCeleb", "(VoxCeleb")}
+    stated, data = names[language, mode]
+    assert stated in first.replace("’", "'") and ("Modelos:" if language == "es" else "Models:") in first
+    captions = re.findall(r"\b(?:Figur[ae]|Tabl[ae]) \d+: (.*?\.)", text)
+    assert len(captions) == len(bank().evidence) and all(data in caption for caption in captions), captions
+    assert all(data in bank().fill(bank().question(qid).text[language], mode, language) and
+               bank().fill(bank().question(qid).text[language], mode, language) in text for qid in ("s2_q2", "s2_q4"))
+    if mode == "quick":  # VoxCeleb only where the course and its dataset question name it, and in "not VoxCeleb"
+        allowed = [bank().labels["course"][language], bank().question("s1_q2").text[language], "VoxCeleb son entrevistas",
+                   "(no VoxCeleb)", "(not VoxCeleb)"]
+        rest = re.sub(r"\b1\.2\.? VoxCeleb\b", "", text)  # the heading of that question, and its line in the contents
+        for sentence in allowed:
+            rest = rest.replace(sentence, "")
+        assert "VoxCeleb" not in rest, rest[max(0, rest.find("VoxCeleb") - 200):rest.find("VoxCeleb") + 100]

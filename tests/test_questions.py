@@ -1,4 +1,4 @@
-"""The question bank and the answer store: answers survive re-runs, kills, corruption and two writers."""
+"""The question bank, the answer store and the notebook API: answers survive re-runs, kills, corruption and two writers."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ import pandas as pd
 import pytest
 
 from labkit.cli import main
+from labkit.errors import LabkitError
 from labkit.report import questions
-from labkit.report.questions import AnswerStore, bank, collect, load_bank, parse_value, progress, word_count
+from labkit.report.bank import BANK_FILE, bank, is_answered, load_bank, parse_value, word_count
+from labkit.report.grading import collect
+from labkit.report.questions import progress
+from labkit.report.store import AnswerStore, AnswersFileError, empty_answers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,11 +54,27 @@ def test_bank_covers_the_seed_points_in_both_languages():
 def test_bank_errors_name_the_file_and_entry(tmp_path):
     broken = tmp_path / "bank.yaml"
     broken.write_text("report: {}\nsessions: {}\nevidence: [\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="bank.yaml: not valid YAML"):
+    with pytest.raises(LabkitError, match="bank.yaml: not valid YAML"):
         load_bank(broken)
-    raw = questions.BANK_FILE.read_text(encoding="utf-8").replace("evidence: [fig_scores]", "evidence: [fig_nope]")
+    raw = BANK_FILE.read_text(encoding="utf-8").replace("evidence: [fig_scores]", "evidence: [fig_nope]")
     broken.write_text(raw, encoding="utf-8")
-    with pytest.raises(ValueError, match=r"bank.yaml: question s2_q1: unknown evidence \['fig_nope'\]"):
+    with pytest.raises(LabkitError, match=r"bank.yaml: question s2_q1: unknown evidence \['fig_nope'\]"):
+        load_bank(broken)
+
+
+def test_texts_that_name_the_data_take_it_from_the_data_mode(tmp_path):
+    b = bank()
+    assert b.recorded_modes() == ["quick", "voxceleb"]
+    text = b.question("s2_q2").text
+    assert b.fill(text["en"], "quick", "en") == "EER (%) of the pretrained model on the test trials (synthetic corpus, test speakers)."
+    assert b.fill(text["es"], "voxceleb", "es") == "EER (%) del modelo preentrenado sobre los trials de test (VoxCeleb1-O test)."
+    assert "VoxCeleb" not in b.fill(text["en"], None, "en")  # never recorded: no data set is claimed
+    named = [q.id for q in b.questions if "VoxCeleb" in q.text["en"] + q.text["es"]]
+    assert named == ["s1_q2"]  # only the question about the dataset itself names it; the others use the mode
+    assert not [e for e in b.evidence.values() if "VoxCeleb" in e.caption["en"] + e.caption["es"]]
+    broken = tmp_path / "bank.yaml"
+    broken.write_text(BANK_FILE.read_text(encoding="utf-8").replace("({test_set}).", "({test_sets}).", 1), encoding="utf-8")
+    with pytest.raises(LabkitError, match=r"bank.yaml: evidence fig_det_pretrained \(en\): unknown placeholder 'test_sets'"):
         load_bank(broken)
 
 
@@ -63,11 +83,11 @@ def test_values_are_checked_against_the_question_kind():
     assert parse_value(b.question("s2_q2"), "3,25") == 3.25  # Spanish decimal comma
     assert parse_value(b.question("s2_q2"), 4) == 4.0
     assert parse_value(b.question("s2_q2"), " ") is None
-    with pytest.raises(ValueError, match="s2_q2: expected a number"):
+    with pytest.raises(LabkitError, match="s2_q2: expected a number"):
         parse_value(b.question("s2_q2"), "about three")
     assert parse_value(b.question("s1_q5"), "F(x) + x") == "f_plus_x"
     assert parse_value(b.question("s2_q6"), "el modelo más grande (más capas o filtros)") == "larger"
-    with pytest.raises(ValueError, match="s1_q5: expected one of"):
+    with pytest.raises(LabkitError, match="s1_q5: expected one of"):
         parse_value(b.question("s1_q5"), "F(x) - x")
     with pytest.raises(KeyError, match="no question 's9_q9'"):
         b.question("s9_q9")
@@ -106,7 +126,7 @@ def test_an_empty_answer_cell_does_not_erase_a_saved_answer(tmp_path, capsys):
     questions.answer("s2_q2", "")  # nothing saved yet: an empty answer is stored as such
     assert questions.store().read()["answers"]["s2_q2"]["value"] in ("", None)
     questions.answer("s1_q1", "", clear=True)
-    assert not questions.is_answered(questions.store().read()["answers"]["s1_q1"]["value"])
+    assert not is_answered(questions.store().read()["answers"]["s1_q1"]["value"])
 
 
 def test_backups_rotate_and_keep_previous_versions(tmp_path):
@@ -136,7 +156,7 @@ def test_corrupted_file_is_restored_from_backup_with_warning(tmp_path):
 def test_foreign_json_without_backup_is_an_error_naming_the_file(tmp_path):
     path = tmp_path / "answers.json"
     path.write_text('{"cells": []}', encoding="utf-8")
-    with pytest.raises(ValueError, match="answers.json: not a labkit answers file"):
+    with pytest.raises(AnswersFileError, match="answers.json: not a labkit answers file"):
         AnswerStore(path).read()
 
 
@@ -154,7 +174,7 @@ def test_missing_file_comes_back_from_backup(tmp_path):
 
 _BURST = """
     import sys
-    from labkit.report.questions import AnswerStore
+    from labkit.report.store import AnswerStore
     store = AnswerStore(sys.argv[1])
     store.save_answer("s1_q1", "warm-up")
     print("ready", flush=True)
@@ -189,7 +209,7 @@ def test_sigkill_during_a_burst_of_saves_never_leaves_a_broken_file(tmp_path):
 _WRITER = """
     import sys, time
     from pathlib import Path
-    from labkit.report.questions import AnswerStore
+    from labkit.report.store import AnswerStore
     store, qid, tag, go = AnswerStore(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
     print("ready", flush=True)
     while not go.exists():
@@ -262,9 +282,9 @@ def test_attach_figure_copies_pdf_and_png_beside_the_answers(tmp_path):
 def test_attach_refuses_a_figure_for_a_table_and_a_table_for_a_figure(tmp_path):
     store = AnswerStore(tmp_path / "answers.json")
     (tmp_path / "det.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    with pytest.raises(ValueError, match=r"tab_results is a table: attach a pandas DataFrame, got .*det.png"):
+    with pytest.raises(LabkitError, match=r"tab_results is a table: attach a pandas DataFrame, got .*det.png"):
         store.attach("tab_results", tmp_path / "det.png")
-    with pytest.raises(ValueError, match="fig_scores is a figure: attach a matplotlib Figure or a .pdf/.png/.jpg path, "
+    with pytest.raises(LabkitError, match="fig_scores is a figure: attach a matplotlib Figure or a .pdf/.png/.jpg path, "
                                          "got a DataFrame"):
         store.attach("fig_scores", pd.DataFrame({"EER": [1.0]}))
     assert store.read()["evidence"] == {} and not (tmp_path / "figures").exists()
@@ -312,7 +332,7 @@ def test_answers_saved_before_drive_is_mounted_move_to_drive(tmp_path, monkeypat
 
 def test_merge_keeps_the_newer_entry_of_each_answer(tmp_path):
     def answers_file(path: Path, answers: dict[str, tuple[str, str]], students: list) -> AnswerStore:
-        content = questions.empty_answers()
+        content = empty_answers()
         content["answers"] = {qid: {"value": value, "saved": saved} for qid, (value, saved) in answers.items()}
         content["info"]["students"] = students
         path.write_text(json.dumps(content), encoding="utf-8")
@@ -330,38 +350,6 @@ def test_merge_keeps_the_newer_entry_of_each_answer(tmp_path):
     assert merged["info"]["students"] == ana  # the Drive file had none
 
 
-def test_widgets_save_after_the_debounce(tmp_path):
-    pytest.importorskip("ipywidgets")
-    questions.use_store(tmp_path / "answers.json")
-    box = questions.answer_widget("s1_q1", delay=0.05)
-    editor = box.children[1]
-    editor.value = "first draft"
-    editor.value = "final text"  # within the delay: only this one is saved
-    deadline = time.time() + 5
-    while questions.store().read()["answers"].get("s1_q1", {}).get("value") != "final text":
-        assert time.time() < deadline, "the widget did not save"
-        time.sleep(0.02)
-    choice = questions.answer_widget("s2_q6", language="en", delay=10)
-    choice.children[1].value = "smaller"
-    choice.flush()  # saves now instead of in 10 s
-    assert questions.store().read()["answers"]["s2_q6"]["value"] == "smaller"
-    assert questions.answer_widget("s1_q1").children[1].value == "final text"  # re-run: reloaded
-
-
-def test_widget_shows_a_failed_autosave_in_red(tmp_path):
-    pytest.importorskip("ipywidgets")
-    questions.use_store(tmp_path / "gone" / "answers.json")
-    box = questions.answer_widget("s1_q1", delay=0.05)
-    (tmp_path / "gone").write_text("a file where the answers folder was", encoding="utf-8")  # saving: OSError
-    box.children[1].value = "texto"
-    status = box.children[2]
-    deadline = time.time() + 5
-    while "color:red" not in status.value:
-        assert time.time() < deadline, f"the failed save was not shown: {status.value!r}"
-        time.sleep(0.02)
-    assert "gone" in status.value  # the error names the path
-
-
 # ----------------------------------------------------------------------------- instructor
 def test_collect_counts_words_and_missing_answers(tmp_path, capsys):
     first, second = AnswerStore(tmp_path / "a" / "answers.json"), AnswerStore(tmp_path / "b" / "answers.json")
@@ -369,7 +357,8 @@ def test_collect_counts_words_and_missing_answers(tmp_path, capsys):
     first.save_answer("s1_q1", "uno dos tres")
     first.save_answer("s2_q6", "larger")
     second.save_answer("s1_q1", "")
-    table = collect([first.path, second.path])
+    table, skipped = collect([first.path, second.path])
+    assert skipped == []
     assert list(table["answered"]) == [2, 0]
     assert list(table["s1_q1_words"]) == [3, 0]
     assert table.loc[0, "students"] == "Ana; Luis" and table.loc[0, "ids"] == "1001; 1002"
@@ -380,5 +369,136 @@ def test_collect_counts_words_and_missing_answers(tmp_path, capsys):
     assert main(["report", "collect", str(first.path), str(second.path), "-o", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out
     assert pd.read_csv(out, keep_default_na=False)["s1_q1"].tolist() == ["uno dos tres", ""]
-    assert main(["report", "collect", str(tmp_path / "none.json")]) == 1
+    assert main(["report", "collect", str(tmp_path / "none.json"), "-o", str(out)]) == 1
     assert "none.json: no such answers file" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- hostile answers files
+def test_a_lone_surrogate_is_repaired_when_answered_and_later_saves_work(tmp_path, capsys):
+    questions.use_store(tmp_path / "answers.json")
+    with pytest.warns(UserWarning, match=r"s1_q1: 1 character\(s\) that no UTF-8 file can hold .* replaced by U\+FFFD"):
+        questions.answer("s1_q1", "fichero " + os.fsdecode(b"f\xff.wav"))  # an undecodable file name
+    questions.answer("s1_q4", "la siguiente respuesta")
+    answers = json.loads((tmp_path / "answers.json").read_text(encoding="utf-8"))["answers"]
+    assert answers["s1_q1"]["value"] == "fichero f\ufffd.wav" and answers["s1_q4"]["value"] == "la siguiente respuesta"
+
+
+def test_a_file_already_holding_a_lone_surrogate_does_not_break_saves(tmp_path):
+    path = tmp_path / "answers.json"
+    content = empty_answers()
+    content["answers"]["s1_q1"] = {"value": "roto \ud800 aquí", "saved": "2026-04-01T10:00:00+00:00"}
+    content["info"]["students"] = [{"name": "Ana \udcff", "id": "1"}]
+    path.write_text(json.dumps(content), encoding="utf-8")  # JSON escapes: "\ud800"
+    with pytest.warns(UserWarning, match="answers.json: 1 character"):
+        AnswerStore(path).save_answer("s1_q4", "nueva")
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["answers"]["s1_q1"]["value"] == "roto \ufffd aquí" and saved["answers"]["s1_q4"]["value"] == "nueva"
+    assert saved["info"]["students"] == [{"name": "Ana \ufffd", "id": "1"}]
+
+
+@pytest.mark.parametrize("answers, info, problem", [
+    ({"s1_q1": "a bare string"}, {}, r"answers.s1_q1: expected \{\"value\": ..., \"saved\": time\}"),
+    ({"s1_q1": {"value": 5, "saved": "2026-04-01T10:00:00+00:00"}}, {}, "answers.s1_q1: expected a text answer, got 5"),
+    ({"s2_q6": {"value": "bigger", "saved": ""}}, {}, "answers.s2_q6: expected a choice answer"),
+    ({}, {"students": "Ana"}, r"info.students: expected a list of \{\"name\": text, \"id\": text\}"),
+    ({}, {"language": "fr"}, r"info.language: expected one of \('es', 'en'\), got 'fr'"),
+])
+def test_a_malformed_answers_file_is_an_error_naming_the_file_and_entry(tmp_path, capsys, answers, info, problem):
+    path = tmp_path / "answers.json"
+    content = empty_answers()
+    content["answers"].update(answers)
+    content["info"].update(info)
+    path.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(AnswersFileError, match="answers.json: " + problem):
+        AnswerStore(path).read()
+    assert main(["report", "build", str(path), "--out-dir", str(tmp_path / "report"), "--no-pdf"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "answers.json: " in error and "Traceback" not in error
+
+
+def test_collect_skips_a_bad_file_with_a_warning_and_goes_on(tmp_path, capsys):
+    good = AnswerStore(tmp_path / "good.json")
+    good.save_answer("s1_q1", "uno dos")
+    content = empty_answers()
+    content["info"]["students"] = "Ana"  # the wrong shape
+    (tmp_path / "bad.json").write_text(json.dumps(content), encoding="utf-8")
+    (tmp_path / "broken.json").write_bytes(b'{"format": "labkit-ans')
+    out = tmp_path / "grades.csv"
+    files = [str(tmp_path / name) for name in ("bad.json", "broken.json", "good.json", "missing.json")]
+    assert main(["report", "collect", *files, "-o", str(out)]) == 0
+    error = capsys.readouterr().err
+    assert "skipped " in error and "bad.json: info.students" in error and "broken.json: not a valid answers file" in error
+    assert "missing.json: no such answers file" in error
+    assert pd.read_csv(out, keep_default_na=False)["file"].tolist() == [str(good.path)]
+
+
+def test_collect_csv_cells_cannot_run_as_spreadsheet_formulas(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.set_info(students=[("=HYPERLINK(\"http://evil\",\"x\")", "+1")])
+    store.save_answer("s1_q1", "=1+1")
+    store.save_answer("s1_q4", "@SUM(A1)")
+    store.save_answer("s1_q6", "- a list item, not a formula")
+    store.save_answer("s2_q2", "-3")  # a number stays a number
+    out = tmp_path / "grades.csv"
+    assert main(["report", "collect", str(store.path), "-o", str(out)]) == 0
+    row = pd.read_csv(out, keep_default_na=False).iloc[0]
+    assert row["students"] == "'=HYPERLINK(\"http://evil\",\"x\")" and row["ids"] == "'+1"
+    assert row["s1_q1"] == "'=1+1" and row["s1_q4"] == "'@SUM(A1)" and row["s1_q6"] == "'- a list item, not a formula"
+    assert row["s2_q2"] == -3.0
+
+
+def test_collect_refuses_to_overwrite_an_answers_file(tmp_path, capsys):
+    store = AnswerStore(tmp_path / "F.json")
+    store.save_answer("s1_q1", "no me borres")
+    other = AnswerStore(tmp_path / "G.json")
+    other.save_answer("s1_q1", "ni a mí")
+    before = store.path.read_bytes(), other.path.read_bytes()
+    assert main(["report", "collect", str(store.path), "-o", str(store.path)]) == 1
+    assert main(["report", "collect", str(store.path), "-o", str(other.path)]) == 1  # another student's file
+    assert "F.json: is an answers file; the CSV would overwrite it" in capsys.readouterr().err
+    assert (store.path.read_bytes(), other.path.read_bytes()) == before
+
+
+def test_answers_file_is_readable_by_the_group_as_the_umask_says(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        questions.use_store(tmp_path / "answers.json")
+        questions.answer("s1_q1", "compartido con el profesor")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "answers.json").stat().st_mode & 0o777 == 0o644  # was 0600: the instructor could not read it
+
+
+def test_set_info_records_the_data_mode(tmp_path, capsys):
+    questions.use_store(tmp_path / "answers.json")
+    questions.set_info(language="en", data_mode="quick")
+    assert questions.store().read()["info"] == {"students": [], "language": "en", "data_mode": "quick"}
+    with pytest.raises(LabkitError, match=r"data_mode must be one of \['quick', 'voxceleb'\], got 'vox'"):
+        questions.set_info(data_mode="vox")
+    table = progress()
+    assert "(synthetic corpus, test speakers)" in table.set_index("id").loc["s2_q2", "question"]
+
+
+def test_a_lock_that_is_never_released_is_an_error_and_saves_nothing(tmp_path, monkeypatch):
+    from labkit.report import store as store_module
+
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", "guardada")
+    monkeypatch.setattr(store_module, "LOCK_SECONDS", 0.2)
+    held = _child("""
+        import sys, time
+        from filelock import FileLock
+        with FileLock(sys.argv[1]):
+            print("locked", flush=True)
+            time.sleep(30)
+    """, str(tmp_path / "answers.json.lock"))
+    try:
+        assert held.stdout.readline().strip() == "locked", held.stderr.read()
+        with pytest.raises(AnswersFileError, match=r"answers.json.lock: still locked after 0.2 s .* Nothing was saved"):
+            store.save_answer("s1_q1", "otra")
+    finally:
+        held.kill()
+        held.wait()
+    assert store.read()["answers"]["s1_q1"]["value"] == "guardada"
+    store.save_answer("s1_q1", "otra")  # the holder is gone: the OS released its lock
+    assert store.read()["answers"]["s1_q1"]["value"] == "otra"

@@ -18,7 +18,9 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = [REPO / "notebooks" / "session1.ipynb", REPO / "notebooks" / "session2.ipynb"]
+SESSIONS = sorted((REPO / "notebooks" / "src").glob("*.py"))  # the bilingual sources, one per session
+SOURCES = [REPO / "notebooks" / "src" / "shared" / "setup.py"]  # the setup cell every session includes
+NOTEBOOKS = [REPO / "notebooks" / lang / f"{source.stem}.ipynb" for lang in ("es", "en") for source in SESSIONS]
 SCRIPT = REPO / "scripts" / "set_repository_url.py"
 GITHUB_REPO = re.compile(r"(?:github\.com|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+?)(?:\.git)?(?=[/\"'\s)]|$)")
 
@@ -33,7 +35,9 @@ def owner_name(url: str) -> str:
 
 
 def clone_urls(path: Path) -> list[str]:
-    """The values given to REPOSITORY in the notebook's code cells."""
+    """The values given to REPOSITORY in the notebook's code cells (or in a source's lines)."""
+    if path.suffix == ".py":
+        return re.findall(r'^REPOSITORY = "([^"]*)"', path.read_text(encoding="utf-8"), re.M)
     cells = nbformat.read(path, as_version=4).cells
     return [m for c in cells if c.cell_type == "code" for m in re.findall(r'^REPOSITORY = "([^"]*)"', c.source, re.M)]
 
@@ -42,22 +46,25 @@ def test_repository_url_is_a_github_repository():
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", pyproject_url())
 
 
-def test_readme_badges_open_both_notebooks_of_this_repository():
+def test_readme_badges_open_every_notebook_of_this_repository_spanish_first():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     expected = f"https://colab.research.google.com/github/{owner_name(pyproject_url())}/blob/main/"
     for notebook in NOTEBOOKS:
-        assert expected + f"notebooks/{notebook.name}" in readme
+        assert expected + str(notebook.relative_to(REPO)) in readme
+    for source in SESSIONS:  # on each session's line, the Spanish badge comes first
+        assert readme.index(f"notebooks/es/{source.stem}.ipynb") < readme.index(f"notebooks/en/{source.stem}.ipynb")
     assert set(GITHUB_REPO.findall(readme)) == {owner_name(pyproject_url())}  # no other repository named anywhere
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SOURCES + NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))
 def test_notebook_clones_exactly_the_repository(path):
     assert clone_urls(path) == [pyproject_url()]
-    sources = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+    sources = path.read_text(encoding="utf-8") if path.suffix == ".py" else "\n".join(
+        cell.source for cell in nbformat.read(path, as_version=4).cells)
     assert set(GITHUB_REPO.findall(sources)) == {owner_name(pyproject_url())}  # markdown links included
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))
 def test_notebook_is_valid_and_committed_clean(path):
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
@@ -71,9 +78,9 @@ def test_notebook_is_valid_and_committed_clean(path):
 def fork(tmp_path: Path) -> Path:
     """A copy of the files the script touches, in a fake checkout."""
     root = tmp_path / "fork"
-    (root / "notebooks").mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md", *(f"notebooks/{p.name}" for p in NOTEBOOKS)):
-        shutil.copy(REPO / name, root / name)
+    for path in (REPO / "pyproject.toml", REPO / "README.md", *SOURCES, *NOTEBOOKS):
+        (root / path.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, root / path.relative_to(REPO))
     return root
 
 
@@ -88,15 +95,17 @@ def test_set_repository_url_follows_a_fork_and_is_idempotent(tmp_path):
     old, new = pyproject_url(root), "https://github.com/uc3m-audio/practica2-locutor"
     pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(f'Repository = "{old}"', f'Repository = "{new}"'), encoding="utf-8")
     stale = run_script(root, "--check")
-    assert stale.returncode == 1 and stale.stdout.count("out of date") == 3
+    assert stale.returncode == 1 and stale.stdout.count("out of date") == 1 + len(SOURCES) + len(NOTEBOOKS)
 
     result = run_script(root)
     assert result.returncode == 0, result.stderr
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert set(GITHUB_REPO.findall(readme)) == {"uc3m-audio/practica2-locutor"}
-    assert "https://colab.research.google.com/github/uc3m-audio/practica2-locutor/blob/main/notebooks/session2.ipynb" in readme
+    assert "https://colab.research.google.com/github/uc3m-audio/practica2-locutor/blob/main/notebooks/es/session2.ipynb" in readme
+    for source in SOURCES:
+        assert clone_urls(root / source.relative_to(REPO)) == [new]
     for notebook in NOTEBOOKS:
-        path = root / "notebooks" / notebook.name
+        path = root / notebook.relative_to(REPO)
         assert clone_urls(path) == [new]
         nbformat.validate(nbformat.read(path, as_version=4))
         before, after = json.loads(notebook.read_text(encoding="utf-8")), json.loads(path.read_text(encoding="utf-8"))

@@ -18,7 +18,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt, RGBColor
 
 from labkit.files import atomic_path
-from labkit.report.questions import bank, cell_text, figure_file, report_outline, table_frame
+from labkit.report.bank import bank
+from labkit.report.content import caption, cell_text, data_lines, figure_file, report_outline, table_frame
 
 ACCENT = RGBColor(0x00, 0x3D, 0x7A)  # the LaTeX template's accent colour
 RED = RGBColor(0xC0, 0x00, 0x00)
@@ -50,6 +51,11 @@ def _title_page(document: Any, content: dict[str, Any], language: str, date: str
     for student in students:
         cells = table.add_row().cells
         cells[0].text, cells[1].text = xml_text(student.get("name", "")), xml_text(student.get("id", ""))
+    for label, text in data_lines(content, language):  # where the results come from
+        line = document.add_paragraph()
+        line.paragraph_format.space_before = Pt(12)
+        line.add_run(f"{label}: ").bold = True
+        line.add_run(text)
     when = document.add_paragraph(f"{labels['date']}: {date or dt.date.today().strftime('%d/%m/%Y')}")
     when.alignment = WD_ALIGN_PARAGRAPH.CENTER
     when.paragraph_format.space_before = Pt(60)
@@ -59,22 +65,22 @@ def _title_page(document: Any, content: dict[str, Any], language: str, date: str
 def _evidence(document: Any, content: dict[str, Any], store_dir: Path, eid: str, language: str, placed: set[str]) -> None:
     """The table or figure of ``eid`` (first time), a 'see ...' line (later) or a red 'missing' line."""
     evidence = bank().evidence[eid]
-    caption = evidence.caption[language]
+    text = caption(content, eid, language)
     labels = bank().labels
     if eid in placed:
-        document.add_paragraph(f"({labels['see'][language]}: {caption})")
+        document.add_paragraph(f"({labels['see'][language]}: {text})")
         return
     stored = content["evidence"].get(eid)
     picture = figure_file(content, eid, (".png", ".jpg"))
     if stored is None or (evidence.kind == "figure" and picture is None):
-        _red(document.add_paragraph(), f"[{labels['missing_evidence'][language]}: {caption}]")
+        _red(document.add_paragraph(), f"[{labels['missing_evidence'][language]}: {text}]")
         return
     placed.add(eid)
     if evidence.kind == "figure":
         document.add_picture(str(store_dir / picture), width=Cm(14))
         document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
     else:
-        document.add_paragraph(caption, style="Caption")
+        document.add_paragraph(text, style="Caption")
         frame = table_frame(stored)
         table = document.add_table(rows=1, cols=len(frame.columns), style="Light List Accent 1")
         for cell, name in zip(table.rows[0].cells, frame.columns):
@@ -83,7 +89,7 @@ def _evidence(document: Any, content: dict[str, Any], store_dir: Path, eid: str,
             for cell, value in zip(table.add_row().cells, row):
                 cell.text = xml_text(cell_text(value, language))
         return
-    document.add_paragraph(caption, style="Caption")
+    document.add_paragraph(text, style="Caption")
 
 
 def write_docx(content: dict[str, Any], store_dir: Path, path: str | Path, language: str, date: str | None = None) -> Path:

@@ -4,7 +4,11 @@ Everything a student typed reaches LaTeX through ``escape()``: one pass over the
 turns every LaTeX special into text (so ``\\input{/etc/passwd}`` is printed, never run, and a
 ``[`` is braced so that no table row starts an optional argument), maps the Unicode that
 pdflatex cannot set (``θ`` -> ``\\ensuremath{\\theta}``) and replaces the rest with a visible
-marker (``[emoji]``, ``[?]``), so no answer can break the build.
+marker (``[emoji]``, ``[?]``), so no answer can break the build. Source lines are kept short
+(pdflatex stops at a line longer than its 200,000-character buffer).
+
+The report goes to a folder labkit owns: a new or empty one, marked with ``.labkit-report``; a
+folder holding anything else is refused rather than overwritten.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from typing import Any
 
 import pandas as pd
 
-from labkit.files import atomic_path
-from labkit.report.questions import (LANGUAGES, AnswerStore, bank, cell_text, figure_file, figure_files, report_outline,
-                                     table_frame)
+from labkit.errors import LabkitError
+from labkit.files import atomic_path, write_text_atomic
+from labkit.report.bank import bank, check_language
+from labkit.report.content import caption, cell_text, data_lines, figure_file, report_outline, table_frame
+from labkit.report.store import AnswerStore, AnswersFileError, figure_files
 
 # report_template/ stays at the repository root (like configs/): labkit is used from a checkout
 # (git clone + pip install -e .), so students and instructors find and edit the template there.
@@ -32,6 +38,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report_template"
 TODAY = r"\today"  # the build date, in the report's language
 LATEXMK = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
            "-file-line-error"]  # -norc: no latexmkrc (Perl) from the build folder or the user's home
+LINE_LIMIT = 1000  # characters per line of LaTeX source that escape() writes
+OWNED_MARK = ".labkit-report"  # in an output folder labkit created: it may replace its build outputs there
 
 # ----------------------------------------------------------------------------- escaping
 _SPECIALS = {
@@ -104,6 +112,24 @@ def _escape_token(match: re.Match) -> str:
     return "{[}?{]}"  # visible: the reader sees that a character could not be printed
 
 
+def _short_lines(pieces: list[str]) -> str:
+    """Join escaped pieces into source lines of at most about ``LINE_LIMIT`` characters.
+
+    A line ends at a space (a newline is a space to TeX) or with ``%`` inside a word (the comment
+    swallows the newline); a piece (``\\textbackslash{}``) is never split.
+    """
+    out, length = [], 0
+    for piece in pieces:
+        if length + len(piece) > LINE_LIMIT and piece[0] not in "\n":
+            out.append("\n" if piece == " " else "%\n")
+            length = 0
+            if piece == " ":
+                continue
+        out.append(piece)
+        length = len(piece) - piece.rfind("\n") - 1 if "\n" in piece else length + len(piece)
+    return "".join(out)
+
+
 def escape(text: str, inline: bool = False) -> str:
     """Plain text -> LaTeX source that prints exactly that text; newlines become line/paragraph breaks.
 
@@ -113,7 +139,7 @@ def escape(text: str, inline: bool = False) -> str:
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf"))  # invisible controls
     text = re.sub(r"\s+", " ", text) if inline else text
     text = re.sub(r"\S{30,}", lambda word: "\u200b".join(re.findall(".{1,10}", word.group())), text)
-    return _TOKEN.sub(_escape_token, text.strip())
+    return _short_lines([_escape_token(match) for match in _TOKEN.finditer(text.strip())])
 
 
 # ----------------------------------------------------------------------------- tables and figures
@@ -174,6 +200,7 @@ def render_metadata(content: dict[str, Any], language: str, date: str | None = N
     labels = {key: escape(text[language]) for key, text in bank().labels.items()}
     students = "".join(rf"{escape(s.get('name', ''), True)} & {escape(s.get('id', ''), True)} \\" + "\n"
                        for s in content["info"].get("students", []))
+    (data_label, data_text), (models_label, models_text) = data_lines(content, language)
     lines = [
         r"\newif\ifspanish", r"\spanishtrue" if language == "es" else r"\spanishfalse",
         rf"\newcommand{{\ReportCourse}}{{{labels['course']}}}",
@@ -187,6 +214,10 @@ def render_metadata(content: dict[str, Any], language: str, date: str | None = N
         rf"\newcommand{{\NotAnsweredLabel}}{{{labels['not_answered']}}}",
         rf"\newcommand{{\MissingLabel}}{{{labels['missing_evidence']}}}",
         rf"\newcommand{{\SeeLabel}}{{{labels['see']}}}",
+        rf"\newcommand{{\DataLabel}}{{{escape(data_label, True)}}}",  # title page: where the results come from
+        rf"\newcommand{{\ReportData}}{{{escape(data_text, True)}}}",
+        rf"\newcommand{{\ModelsLabel}}{{{escape(models_label, True)}}}",
+        rf"\newcommand{{\ReportModels}}{{{escape(models_text, True)}}}",
     ]
     return "% Written by labkit report build.\n" + "\n".join(lines) + "\n"
 
@@ -216,16 +247,16 @@ def _render_evidence(content: dict[str, Any], eid: str, language: str, placed: s
     stored = content["evidence"].get(eid)
     figure = figure_file(content, eid, (".pdf", ".png", ".jpg"))
     if stored is None or (evidence.kind == "figure" and figure is None):
-        return rf"\MissingEvidence{{{escape(evidence.caption[language])}}}"
+        return rf"\MissingEvidence{{{escape(caption(content, eid, language))}}}"
     placed.add(eid)
     if evidence.kind == "table":
-        return latex_table(table_frame(stored), evidence.caption[language], label, language)
-    return latex_figure(figure, evidence.caption[language], label)
+        return latex_table(table_frame(stored), caption(content, eid, language), label, language)
+    return latex_figure(figure, caption(content, eid, language), label)
 
 
 # ----------------------------------------------------------------------------- build
-class ReportBuildError(ValueError):
-    """pdflatex failed or timed out; the message quotes the error lines of the log."""
+class ReportBuildError(LabkitError):
+    """pdflatex failed or timed out; the message quotes its first error line."""
 
 
 def write_sources(content: dict[str, Any], store_dir: Path, tex_dir: Path, language: str, date: str | None = None) -> Path:
@@ -269,15 +300,52 @@ def compile_pdf(tex_file: Path, timeout: float = 180.0) -> Path:
         raise ReportBuildError(f"{tex_file}: latexmk did not finish within {timeout:.0f} s") from None
     log = tex_file.with_suffix(".log")
     if process.returncode != 0:
-        text = log.read_text("utf-8", "replace") if log.is_file() else output
-        errors = [line for line in text.splitlines() if line.startswith("!") or ":error:" in line or ".tex:" in line]
-        raise ReportBuildError(f"{tex_file}: pdflatex failed (see {log}):\n" + "\n".join(errors[:10] or text.splitlines()[-20:]))
+        error = first_error(output + "\n" + (log.read_text("utf-8", "replace") if log.is_file() else ""))
+        raise ReportBuildError(f"{tex_file}: pdflatex failed: {error} (log: {log})")
     return tex_file.with_suffix(".pdf")
+
+
+def first_error(text: str) -> str:
+    """The first TeX error line of pdflatex's output or log (``! ...`` or ``file.tex:12: ...``)."""
+    for line in text.splitlines():
+        error = re.search(r"(?:^|\))(! .*)|^(\S+\.tex:\d+: .*)", line)  # "(./report.aux)! Unable to ..." too
+        if error:
+            return (error[1] or error[2]).strip()
+    tail = [line for line in text.splitlines() if line.strip()][-1:]
+    return f"no error line found; last line: {tail[0].strip()}" if tail else "no output"
 
 
 def tex_installed() -> bool:
     """Whether latexmk and pdflatex are on PATH."""
     return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+
+
+def _labkit_wrote(file: Path) -> bool:
+    """Whether ``file`` (relative to ``latex/``) is one that a report build writes there."""
+    return (file.parts[0] == "figures" or file.name in ("body.tex", "metadata.tex")
+            or (len(file.parts) == 1 and file.name.startswith("report.")))  # report.tex and latexmk's report.*
+
+
+def claim_out_dir(out_dir: Path) -> None:
+    """Make ``out_dir`` labkit's output folder, or refuse: nothing labkit did not write is ever replaced.
+
+    A new or empty folder gets the mark ``.labkit-report``; a marked folder (or one with the
+    ``latex/body.tex`` of an earlier labkit) is reused, unless its ``latex/`` holds a file that
+    labkit does not write there. Any other non-empty folder is refused.
+    """
+    latex = out_dir / "latex"
+    body = latex / "body.tex"
+    earlier = body.is_file() and body.read_text("utf-8", "replace").startswith("% Written by labkit report build")
+    if out_dir.exists() and not (out_dir / OWNED_MARK).is_file() and not earlier:
+        if not out_dir.is_dir() or any(out_dir.iterdir()):
+            raise LabkitError(f"{out_dir}: not empty and not made by labkit (no {OWNED_MARK} in it): the report "
+                              "would overwrite files there; choose a new or empty folder (--out-dir)")
+    foreign = sorted(file for file in latex.rglob("*") if not file.is_dir() and not _labkit_wrote(file.relative_to(latex)))
+    if foreign:
+        raise LabkitError(f"{foreign[0]}: not written by labkit, and {latex} is rebuilt by every report build; "
+                          "move it out of that folder or choose another --out-dir")
+    write_text_atomic(out_dir / OWNED_MARK, "labkit report build writes latex/, report.pdf, report.docx and "
+                      "report-overleaf.zip here, and replaces them at every build.\n")
 
 
 def build_report(answers: str | Path, out_dir: str | Path, language: str | None = None, pdf: bool | None = None,
@@ -292,17 +360,15 @@ def build_report(answers: str | Path, out_dir: str | Path, language: str | None 
     if not store.path.is_file():
         raise FileNotFoundError(f"{store.path}: no such answers file")
     content = store.read()
-    language = language or content["info"].get("language", "es")
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    language = check_language(language or content["info"].get("language", "es"))
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_out_dir(out_dir)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as scratch:  # never a half-written latex/
         try:
             tex_file = write_sources(content, store.path.parent, Path(scratch) / "latex", language, date)
-        except ValueError as error:  # a figure path the answers file must not hold
-            raise ValueError(f"{store.path}: {error}") from None
-        shutil.rmtree(out_dir / "latex", ignore_errors=True)
+        except AnswersFileError as error:  # a figure path the answers file must not hold
+            raise AnswersFileError(f"{store.path}: {error}") from None
+        shutil.rmtree(out_dir / "latex", ignore_errors=True)  # only labkit's own files: claim_out_dir checked
         os.replace(tex_file.parent, out_dir / "latex")
     written = {"latex": out_dir / "latex", "zip": overleaf_zip(out_dir / "latex", out_dir / "report-overleaf.zip")}
     if word:

@@ -1,0 +1,360 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# <!-- es -->
+# # Práctica 2: Reconocimiento de Locutor en VoxCeleb
+# ## Sesión 2: modelo preentrenado, puntuación, EER/DET, entrenamiento desde cero, modelo pequeño frente a grande
+#
+# Hoy evalúas un sistema de verificación de locutor de principio a fin: un modelo preentrenado
+# convierte cada locución de test en un embedding, cada trial recibe una puntuación coseno, y los
+# errores en cada umbral dan la **EER**, el **minDCF** y la **curva DET**. Después entrenas tú
+# modelos desde cero y comparas una ResNet pequeña y una grande con el mismo presupuesto de tiempo.
+#
+# Cada figura y tabla que necesita el informe se guarda con `attach(...)`; al final se genera el
+# informe con tus respuestas.
+# <!-- en -->
+# # Práctica 2: Speaker Recognition on VoxCeleb
+# ## Session 2: pretrained model, scoring, EER/DET, training from scratch, smaller vs larger
+#
+# Today you evaluate a speaker-verification system end to end: a pretrained model turns every
+# test utterance into an embedding, each trial gets a cosine score, and the errors at every
+# threshold give the **EER**, the **minDCF** and the **DET curve**. Then you train models yourself,
+# from scratch, and compare a smaller and a larger ResNet under the same time budget.
+#
+# Every figure and table that the report needs is saved with `attach(...)`; at the end the report
+# is built from your answers.
+
+# %%
+# @include shared/setup.py
+
+# %%
+# %matplotlib inline
+from labkit.demo import CONFIGS
+from labkit.i18n import readable
+from labkit.report.questions import answer, attach, progress, set_info, store
+
+set_info(language=LANGUAGE, data_mode="quick" if QUICK else "voxceleb")  # [es] el idioma y los datos del informe [en] the report's language and data
+MINUTES = float(os.environ.get("LABKIT_NOTEBOOK_MINUTES") or (4 if QUICK else 20))  # [es] presupuesto de entrenamiento por modelo [en] training budget per model
+CACHE = OUT / "cache"  # [es] los embeddings ya calculados se reutilizan (según la suma de verificación del modelo) [en] embeddings already computed are reused (keyed by the model's checksum)
+print(f"presupuesto de entrenamiento: {MINUTES:g} min por modelo")  # [es]
+print(f"training budget: {MINUTES:g} min per model")  # [en]
+
+# %%
+# @include shared/data.py
+
+# %% [markdown]
+# <!-- es -->
+# ## 2. Un modelo preentrenado
+#
+# El modo rápido usa la ResNet pequeña que trae labkit, entrenada con el corpus sintético. Con datos
+# reales descargamos la ResNet34 de WeSpeaker, entrenada con todo VoxCeleb2 dev (EER publicada de
+# 0,867 % en Vox1-O depurada); `labkit.models.load` lee su checkpoint en el mismo tipo de modelo que
+# los nuestros.
+# <!-- en -->
+# ## 2. A pretrained model
+#
+# Quick mode uses the small ResNet that ships with labkit, trained on the synthetic corpus. With
+# real data we download WeSpeaker's ResNet34, trained on all of VoxCeleb2 dev (published EER
+# 0.867% on Vox1-O cleaned); `labkit.models.load` reads its checkpoint into the same kind of
+# model as ours.
+
+# %%
+from labkit import models, pretrained
+from labkit.models.summary import count_parameters
+
+if QUICK:
+    pretrained_model = pretrained.load()
+    pretrained_minutes = pretrained.metrics().get("train_min")
+else:
+    from labkit.data.download import fetch
+
+    pretrained_model = models.load(fetch("wespeaker_resnet34", DATA))
+    pretrained_minutes = None  # [es] entrenado por WeSpeaker, en muchas GPU [en] trained by WeSpeaker, on many GPUs
+cfg = pretrained_model.config
+print(f"{cfg.arch}{cfg.depth}, anchura {cfg.width}: {count_parameters(pretrained_model) / 1e6:.2f} M parámetros, "  # [es]
+      f"{cfg.frontend.n_mels} bandas mel, embeddings de dimensión {pretrained_model.embed_dim}")  # [es]
+print(f"{cfg.arch}{cfg.depth} width {cfg.width}: {count_parameters(pretrained_model) / 1e6:.2f} M parameters, "  # [en]
+      f"{cfg.frontend.n_mels} mel bands, {pretrained_model.embed_dim}-dimensional embeddings")  # [en]
+
+# %% [markdown]
+# <!-- es -->
+# ### Embeddings y puntuaciones
+#
+# `extract` ejecuta el modelo sobre cada locución que usan los trials (en la GPU si la hay) y
+# devuelve un embedding por locución. Después `cosine_scores` puntúa cada trial: el coseno del
+# ángulo entre sus dos embeddings, de −1 a 1. Cuanto más alto, más probable que sea el mismo locutor.
+# <!-- en -->
+# ### Embeddings and scores
+#
+# `extract` runs the model on every utterance that the trials use (on the GPU when there is one)
+# and returns one embedding per utterance. `cosine_scores` then scores each trial: the cosine of
+# the angle between its two embeddings, from −1 to 1. Higher means "more likely the same speaker".
+
+# %%
+from labkit.embed import extract, pick_device
+from labkit.evaluate import trial_manifest
+from labkit.scoring import cosine_scores
+
+device = pick_device("auto")
+ids, embeddings = extract(pretrained_model.to(device), trial_manifest(TEST_ROOT, trials), cache_dir=CACHE)
+scores = cosine_scores(trials, ids, embeddings)
+print(f"{len(ids)} embeddings de dimensión {embeddings.shape[1]}, {len(scores)} puntuaciones de trials")  # [es]
+print(f"puntuación media: targets {scores[trials.labels == 1].mean():.3f}, non-targets {scores[trials.labels == 0].mean():.3f}")  # [es]
+print(f"{len(ids)} embeddings of dimension {embeddings.shape[1]}, {len(scores)} trial scores")  # [en]
+print(f"mean score: targets {scores[trials.labels == 1].mean():.3f}, non-targets {scores[trials.labels == 0].mean():.3f}")  # [en]
+
+# %% [markdown]
+# <!-- es -->
+# ### EER, minDCF y la curva DET
+#
+# * **EER**: la tasa de error en el umbral donde las falsas aceptaciones y los falsos rechazos son
+#   igual de frecuentes.
+# * **minDCF**: el menor coste de detección en todos los umbrales cuando un trial target tiene
+#   probabilidad a priori `p_target` (aquí 0,01 y 0,05): si los targets son raros, las falsas
+#   aceptaciones pesan más.
+# * **Curva DET**: falso rechazo frente a falsa aceptación en cada umbral, en ejes probit. Cuanto
+#   más cerca de la esquina inferior izquierda, mejor.
+# <!-- en -->
+# ### EER, minDCF and the DET curve
+#
+# * **EER**: the error rate at the threshold where false acceptances and false rejections are equally frequent.
+# * **minDCF**: the lowest detection cost over all thresholds when a target trial has prior
+#   probability `p_target` (0.01 and 0.05 here): rare targets make false acceptances weigh more.
+# * **DET curve**: false rejection against false acceptance at every threshold, on probit axes.
+#   Closer to the bottom-left corner is better.
+
+# %%
+from labkit.metrics import summarize
+from labkit.plots import det_plot, save_figure, score_histogram
+
+summary = summarize(scores, trials.labels, p_targets=(0.01, 0.05))
+print(f"EER {100 * summary['eer']:.2f} % en el umbral {summary['eer_threshold']:.3f}")  # [es]
+print(f"EER {100 * summary['eer']:.2f} % at threshold {summary['eer_threshold']:.3f}")  # [en]
+print(f"minDCF(0.01) {summary['min_dcf_0.01']:.3f}   minDCF(0.05) {summary['min_dcf_0.05']:.3f}")
+
+det_figure = det_plot({"pretrained": (scores, trials.labels)}, title="DET: modelo preentrenado")  # [es]
+det_figure = det_plot({"pretrained": (scores, trials.labels)}, title="DET: pretrained model")  # [en]
+score_figure = score_histogram(scores, trials.labels, threshold=summary["eer_threshold"])
+save_figure(det_figure, OUT / "figures" / "det_pretrained")
+save_figure(score_figure, OUT / "figures" / "scores")
+attach("fig_det_pretrained", det_figure)
+attach("fig_scores", score_figure)
+display(det_figure, score_figure)
+
+# %% [markdown]
+# <!-- es -->
+# El histograma muestra por qué ningún umbral es perfecto: las puntuaciones target y non-target se
+# solapan. Mover el umbral (la línea vertical, aquí en la EER) hacia la derecha reduce las falsas
+# aceptaciones y aumenta los falsos rechazos.
+#
+# `evaluate` hace todos los pasos anteriores en una llamada y devuelve una fila para la tabla de
+# resultados (esta vez los embeddings salen de la caché).
+# <!-- en -->
+# The histogram shows why no threshold is perfect: target and non-target scores overlap. Moving
+# the threshold (the vertical line, here at the EER) to the right lowers false acceptances and
+# raises false rejections.
+#
+# `evaluate` does all the steps above in one call and returns a row for the results table
+# (the embeddings come from the cache this time).
+
+# %%
+from labkit.evaluate import evaluate, results_table
+
+RESULTS = {}  # [es] una fila por sistema, por su nombre: volver a ejecutar una celda sustituye su fila, nunca la duplica [en] one row per system, by name: re-running a cell replaces its row, never adds a second one
+RESULTS["pretrained"] = evaluate(pretrained_model, trials, TEST_ROOT, name="pretrained", out_dir=OUT / "pretrained",
+                                 train_seconds=None if pretrained_minutes is None else 60 * pretrained_minutes, cache_dir=CACHE)
+readable(results_table(list(RESULTS.values())))
+
+# %% [markdown]
+# <!-- es -->
+# ## 3. Entrenamiento desde cero
+#
+# Ahora entrena tú una ResNet pequeña (una ResNet10 de anchura 16, con AAM-softmax): aprende a
+# clasificar a los locutores de entrenamiento a partir de recortes aleatorios, y la capa que sigue
+# al pooling se convierte en el embedding. El entrenamiento para tras `MINUTES` minutos y guarda un
+# checkpoint con regularidad: si Colab se desconecta, vuelve a ejecutar el cuaderno y el
+# entrenamiento sigue donde se quedó (con Drive montado, la carpeta del entrenamiento está en tu Drive).
+# <!-- en -->
+# ## 3. Training from scratch
+#
+# Now train a small ResNet yourself (a ResNet10 of width 16, with AAM-softmax): it learns to
+# classify the training speakers from random crops, and the layer after pooling becomes the embedding.
+# Training stops after `MINUTES` minutes and saves a checkpoint regularly: if Colab disconnects,
+# run the notebook again and training continues where it stopped (with Drive mounted, the run
+# folder is on your Drive).
+
+# %%
+from labkit.config import apply_overrides, load_config
+from labkit.train import LivePlot, train
+
+CONFIG = CONFIGS / ("demo.yaml" if QUICK else "default.yaml")  # [es] léelo: cada ajuste de la receta está ahí [en] read it: every knob of the recipe is there
+SYSTEMS = {  # [es] pequeño frente a grande: profundidad (número de bloques residuales) y anchura (canales de la primera etapa) [en] smaller vs larger: depth (number of residual blocks) and width (channels of the first stage)
+    "resnet10-w16": ["model.depth=10", "model.width=16"],
+    "resnet18-w32": ["model.depth=18", "model.width=32"],
+}
+
+
+def train_system(name: str):
+    """Entrena uno de SYSTEMS durante MINUTES minutos (o lo reanuda) y devuelve su carpeta."""  # [es]
+    """Train one of SYSTEMS for MINUTES minutes (or resume it) and return its run folder."""  # [en]
+    overrides = [f"data.root={TRAIN_ROOT}", f"run.out_dir={OUT / name}", f"run.max_minutes={MINUTES}", *SYSTEMS[name]]
+    if QUICK and PRESET == "tiny":  # [es] el corpus tiny (tests) solo tiene 32 locuciones de entrenamiento: 2 épocas [en] the tiny corpus (tests) has only 32 training utterances: 2 epochs
+        overrides += ["data.batch_size=8", "run.epochs=2"]
+    return train(apply_overrides(load_config(CONFIG), overrides), on_log=LivePlot())
+
+
+run_small = train_system("resnet10-w16")
+
+# %% [markdown]
+# <!-- es -->
+# ### Curvas de entrenamiento
+#
+# La pérdida debería bajar y la accuracy de entrenamiento (sobre los locutores de entrenamiento)
+# subir. Ninguna de las dos dice directamente lo bien que el modelo verifica locutores *nuevos*:
+# eso lo mide la EER sobre los trials de test.
+# <!-- en -->
+# ### Training curves
+#
+# The loss should fall and the training accuracy (on the training speakers) rise. Neither says
+# directly how well the model verifies *new* speakers: that is what the EER on the test trials measures.
+
+# %%
+import pandas as pd
+
+from labkit.plots import training_curves
+
+history = pd.read_csv(run_small / "history.csv")
+curves = {name: history[name].to_numpy() for name in ("epoch", "loss", "acc", "val_eer") if history[name].notna().any()}
+training_figure = training_curves(curves, x="epoch", title="ResNet10-w16 desde cero")  # [es]
+training_figure = training_curves(curves, x="epoch", title="ResNet10-w16 from scratch")  # [en]
+save_figure(training_figure, OUT / "figures" / "training")
+attach("fig_training", training_figure)
+display(training_figure)
+print(history.tail(3).to_string(index=False))
+
+# %%
+def evaluate_run(name: str, run_dir: Path) -> dict:
+    """Evalúa un entrenamiento terminado sobre los trials de test y devuelve su fila de resultados."""  # [es]
+    """Evaluate a finished training run on the test trials and return its result row."""  # [en]
+    model = models.load(run_dir / "model.pt").to(device)
+    train_seconds = models.load_extra(run_dir / "model.pt").get("train_seconds")
+    return evaluate(model, trials, TEST_ROOT, name=name, out_dir=OUT / name / "eval", train_seconds=train_seconds, cache_dir=CACHE)
+
+
+RESULTS["resnet10-w16"] = evaluate_run("resnet10-w16", run_small)
+readable(results_table(list(RESULTS.values())))
+
+# %% [markdown]
+# <!-- es -->
+# ## 4. Profundidad y anchura: una ResNet pequeña frente a una grande
+#
+# ¿Es mejor una red más grande cuando los datos de entrenamiento son limitados? Entrena una
+# ResNet18 de anchura 32 con **el mismo presupuesto de tiempo** y compara. Primero, lo que cuesta
+# cada una: parámetros y operaciones de multiplicación-acumulación (MACs) para 2 s de audio, etapa
+# por etapa (como lo imprime `labkit summary`).
+# <!-- en -->
+# ## 4. Depth and width: a smaller vs a larger ResNet
+#
+# Is a bigger network better when the training data are limited? Train a ResNet18 of width 32
+# with **the same time budget** and compare. First, what each costs: parameters and
+# multiply-accumulate operations (MACs) for 2 s of audio, stage by stage (as `labkit summary` prints).
+
+# %%
+from labkit.models.summary import format_summary, summarize as model_summary
+
+for name, overrides in SYSTEMS.items():
+    model = models.build_model(apply_overrides(load_config(CONFIG), overrides).model)
+    print(f"{name}: 2 s de audio, una locución")  # [es]
+    print(f"{name}: 2 s of audio, one utterance")  # [en]
+    print(format_summary(model_summary(model, seconds=2.0)), end="\n\n")
+
+# %%
+run_large = train_system("resnet18-w32")
+RESULTS["resnet18-w32"] = evaluate_run("resnet18-w32", run_large)
+results = results_table(list(RESULTS.values()))
+results.to_csv(OUT / "results.csv", index=False)  # [es] con los nombres cortos de las columnas, para leerlo con pandas [en] with the short column names, to read back with pandas
+attach("tab_results", readable(results))
+readable(results)
+
+# %%
+from labkit.trials import read_scores
+
+folders = {name: OUT / "pretrained" if name == "pretrained" else OUT / name / "eval" for name in RESULTS}  # [es] donde evaluate dejó scores.txt [en] where evaluate left scores.txt
+systems = {name: (s.scores, s.labels) for name, s in ((name, read_scores(folder / "scores.txt")) for name, folder in folders.items())}
+systems_figure = det_plot(systems, title="DET: todos los sistemas")  # [es]
+systems_figure = det_plot(systems, title="DET: all systems")  # [en]
+save_figure(systems_figure, OUT / "figures" / "det_systems")
+attach("fig_det_systems", systems_figure)
+display(systems_figure)
+
+# %% [markdown]
+# <!-- es -->
+# Compara las filas: parámetros, MACs, minutos de entrenamiento, EER y minDCF. Con los mismos
+# minutos, el modelo grande ve menos ejemplos de entrenamiento, pero cada paso puede aprender más.
+# ¿Qué efecto gana aquí?
+#
+# ## 5. Preguntas
+#
+# Escribe cada respuesta entre las comillas triples (los números y las opciones, entre las comillas
+# de `""`) y ejecuta la celda: se guarda al momento. `progress()` lista lo que falta.
+#
+# Una celda de respuesta **vacía nunca borra** una respuesta guardada: "Ejecutar todo" en una copia
+# nueva de este cuaderno conserva tu trabajo. Para vaciar de verdad una respuesta:
+# `answer("s2_q1", "", clear=True)`.
+# <!-- en -->
+# Compare the rows: parameters, MACs, training minutes, EER and minDCF. With the same number of
+# minutes, the larger model sees fewer training examples, but each step can learn more.
+# Which effect wins here?
+#
+# ## 5. Questions
+#
+# Write each answer between the triple quotes (numbers and choices between the quotes of `""`)
+# and run the cell: it is saved at once. `progress()` lists what is still missing.
+#
+# An **empty answer cell never erases** a saved answer: "Run all" on a fresh copy of this
+# notebook keeps your work. To really empty an answer: `answer("s2_q1", "", clear=True)`.
+
+# %%
+# @questions 2
+
+# %%
+progress()
+
+# %% [markdown]
+# <!-- es -->
+# ## 6. El informe
+#
+# `build_report` escribe el informe a partir de tu fichero de respuestas: `report.pdf` si LaTeX
+# está instalado, y siempre `report.docx`, las fuentes LaTeX y `report-overleaf.zip`. Sin LaTeX
+# (como en Colab), sube el zip a [Overleaf](https://www.overleaf.com) (*New project → Upload
+# project*) y compílalo allí.
+# <!-- en -->
+# ## 6. The report
+#
+# `build_report` writes the report from your answers file: `report.pdf` when LaTeX is installed,
+# always `report.docx`, the LaTeX sources and `report-overleaf.zip`. Without LaTeX (as on Colab),
+# upload the zip to [Overleaf](https://www.overleaf.com) (*New project → Upload project*) and
+# compile it there.
+
+# %%
+from labkit.colab import in_colab
+from labkit.report.latex import build_report
+
+built = build_report(store().path, OUT / "report")
+for kind, path in built.items():
+    print(f"{kind:6s} {path}")
+if "pdf" not in built and in_colab():
+    from google.colab import files
+
+    files.download(str(built["zip"]))  # [es] el proyecto de Overleaf, a tu ordenador [en] the Overleaf project, to your computer
