@@ -24,6 +24,7 @@ from labkit import models
 from labkit.config import ExperimentConfig, apply_overrides, load_config
 from labkit.data.validation import ValidationSplit, make_validation_split
 from labkit.demo import CONFIGS
+from labkit.embed import pick_device
 from labkit.evaluate import evaluate
 from labkit.train import train
 from labkit.trials import Trials
@@ -85,10 +86,11 @@ def validation_history(run_dir: str | Path) -> pd.DataFrame:
     return history.loc[history["val_eer"].notna(), ["epoch", "val_eer"]].reset_index(drop=True)
 
 
-def study_row(name: str, run_dir: str | Path, trials: Trials, root: str | Path, out_dir: str | Path, **embed_options: Any) -> dict[str, Any]:
-    """Evaluate a finished system on the test trials: the results row plus FLOPs and its validation EERs."""
+def study_row(name: str, run_dir: str | Path, trials: Trials, root: str | Path, out_dir: str | Path, device: str = "auto",
+              **embed_options: Any) -> dict[str, Any]:
+    """Evaluate a finished system on the test trials (on ``device``): the results row plus FLOPs and its validation EERs."""
     path = Path(run_dir) / "model.pt"
-    model = models.load(path)
+    model = models.load(path).to(pick_device(device))
     row = evaluate(model, trials, root, name=name, out_dir=out_dir, train_seconds=models.load_extra(path).get("train_seconds"), **embed_options)
     val = validation_history(run_dir)
     best = val.loc[val["val_eer"].idxmin()] if len(val) else None
