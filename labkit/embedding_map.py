@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from labkit.i18n import t
 from labkit.scoring import l2_normalize
 
 
@@ -42,9 +43,7 @@ def separation(embeddings: np.ndarray, speakers: Sequence[str]) -> float:
     return float(np.mean(((unit * own).sum(axis=1) - others)[~alone]))
 
 
-def embedding_map(
-    systems: Mapping[str, tuple[np.ndarray, Sequence[str]]], max_speakers: int | None = 10, title: str = "Test speakers' embeddings (PCA)",
-) -> Figure:
+def embedding_map(systems: Mapping[str, tuple[np.ndarray, Sequence[str]]], max_speakers: int | None = 10, title: str = "PCA") -> Figure:
     """One PCA map per system (``name: (embeddings, speaker of each row)``), each speaker in its own colour and marker.
 
     ``max_speakers``: only the first speakers (sorted by name), so that the colours stay readable.
@@ -60,8 +59,8 @@ def embedding_map(
         for code, speaker in enumerate(names):
             rows = codes == code
             ax.scatter(points[rows, 0], points[rows, 1], s=16, color=f"C{code % 10}", marker="os^vD"[(code // 10) % 5], label=speaker)
-        ax.set(xlabel=f"PC 1 ({100 * kept[0]:.0f} % of the variance)", ylabel=f"PC 2 ({100 * kept[1]:.0f} %)",
-               title=f"{name}: {len(names)} speakers, separation {separation(embeddings, speakers):.2f}")
+        ax.set(xlabel=t("concepts.pc_axis", n=1, kept=100 * kept[0]), ylabel=t("concepts.pc_axis", n=2, kept=100 * kept[1]),
+               title=t("concepts.map_panel", name=name, speakers=len(names), separation=separation(embeddings, speakers)))
         ax.grid(True, linestyle=":", linewidth=0.6)
     fig.suptitle(title)
     return fig

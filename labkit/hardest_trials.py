@@ -14,17 +14,17 @@ import numpy as np
 import pandas as pd
 
 from labkit.data.voxceleb import audio_dir
+from labkit.i18n import t
 from labkit.trials import Trials
 
 
 def hardest_trials(trials: Trials, scores: np.ndarray, threshold: float, n: int = 3) -> pd.DataFrame:
     """The ``n`` highest-scoring non-targets and ``n`` lowest-scoring targets, with whether each is an error at ``threshold``."""
     table = pd.DataFrame({"label": trials.labels, "enroll": trials.enroll, "test": trials.test, "score": np.asarray(scores, dtype=np.float64)})
-    impostors = table[table["label"] == 0].nlargest(n, "score").assign(kind="false acceptance")
-    genuine = table[table["label"] == 1].nsmallest(n, "score").assign(kind="false rejection")
-    hardest = pd.concat([impostors, genuine], ignore_index=True)
+    hardest = pd.concat([table[table["label"] == 0].nlargest(n, "score"), table[table["label"] == 1].nsmallest(n, "score")], ignore_index=True)
     hardest["error"] = np.where(hardest["label"] == 1, hardest["score"] < threshold, hardest["score"] >= threshold)
-    hardest.loc[~hardest["error"], "kind"] = hardest["kind"].str.replace("false ", "nearly a false ", regex=False)
+    kinds = {(0, True): "false_acceptance", (0, False): "near_false_acceptance", (1, True): "false_rejection", (1, False): "near_false_rejection"}
+    hardest["kind"] = [t(f"concepts.{kinds[label, error]}") for label, error in zip(hardest["label"], hardest["error"])]
     return hardest[["kind", "score", "error", "enroll", "test", "label"]]
 
 
@@ -34,5 +34,5 @@ def play_trials(hardest: pd.DataFrame, root: str | Path) -> None:
 
     folder = audio_dir(root)
     for row in hardest.itertuples():
-        print(f"{row.kind}: score {row.score:.3f}\n  enrol {row.enroll}\n  test  {row.test}")
+        print(t("concepts.trial_line", kind=row.kind, score=row.score, enroll=row.enroll, test=row.test))
         display(Audio(filename=str(folder / row.enroll)), Audio(filename=str(folder / row.test)))

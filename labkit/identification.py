@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from labkit.i18n import t
 from labkit.scoring import l2_normalize, speaker_cohort
 
 
@@ -71,7 +72,7 @@ def identify(ids: list[str], embeddings: np.ndarray, enrol: pd.DataFrame, test: 
     return Identification(speakers, test["utt"].tolist(), truth, scores.argmax(axis=1), scores)
 
 
-def confusion_figure(result: Identification, title: str = "Identification") -> Figure:
+def confusion_figure(result: Identification) -> Figure:
     """The confusion matrix: rows the true speaker, columns the identified one; the diagonal is correct."""
     n = len(result.speakers)
     fig = Figure(figsize=(2.0 + 0.35 * n, 1.6 + 0.35 * n), layout="constrained")
@@ -79,6 +80,6 @@ def confusion_figure(result: Identification, title: str = "Identification") -> F
     image = ax.imshow(result.confusion, cmap="Blues")
     ax.set_xticks(range(n), result.speakers, rotation=90, fontsize="small")
     ax.set_yticks(range(n), result.speakers, fontsize="small")
-    ax.set(xlabel="identified as", ylabel="true speaker", title=f"{title}: top-1 accuracy {100 * result.accuracy:.1f} %")
-    fig.colorbar(image, ax=ax, label="test utterances")
+    ax.set(xlabel=t("concepts.identified_as"), ylabel=t("concepts.true_speaker"), title=t("concepts.identification_title", accuracy=100 * result.accuracy))
+    fig.colorbar(image, ax=ax, label=t("concepts.test_utterances"))
     return fig

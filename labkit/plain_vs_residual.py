@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from labkit.config import FrontendConfig, LossConfig, ModelConfig
 from labkit.data.dataset import TrainCrops
+from labkit.i18n import t
 from labkit.models import SpeakerModel, build_model
 from labkit.models.losses import build_loss
 
@@ -136,14 +137,14 @@ def figure(result: PlainVsResidual) -> Figure:
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     colours = {"residual": "tab:blue", "plain": "tab:red"}
     for (network, batch_norm), rows in result.gradients.groupby(["network", "batch_norm"]):
-        left.semilogy(rows["position"] + 1, rows["norm"], marker="o", markersize=3, color=colours[network],
-                      linestyle="-" if batch_norm else "--", label=f"{network}, {'with' if batch_norm else 'without'} BN")
-    left.set(xlabel="residual block (1 = nearest the input)", ylabel="gradient norm", title="Gradient per block at initialisation")
+        left.semilogy(rows["position"] + 1, rows["norm"], marker="o", markersize=3, color=colours[network], linestyle="-" if batch_norm else "--",
+                      label=t("concepts.with_bn" if batch_norm else "concepts.without_bn", network=t(f"concepts.{network}")))
+    left.set(xlabel=t("concepts.block_axis"), ylabel=t("concepts.gradient_norm"), title=t("concepts.gradient_title"))
     for network, rows in result.losses.groupby("network"):
-        right.plot(rows["step"], rows["loss"], color=colours[network], label=network)
-    right.set(xlabel="training step", ylabel="training loss", title="First training steps (with BN)")
+        right.plot(rows["step"], rows["loss"], color=colours[network], label=t(f"concepts.{network}"))
+    right.set(xlabel=t("concepts.training_step"), ylabel=t("concepts.training_loss"), title=t("concepts.first_steps_title"))
     for ax in (left, right):
         ax.grid(True, linestyle=":", linewidth=0.6)
         ax.legend(fontsize="small")
-    fig.suptitle(f"ResNet-{result.depth} (width {result.width}) with and without shortcuts")
+    fig.suptitle(t("concepts.plain_vs_residual_title", depth=result.depth, width=result.width))
     return fig

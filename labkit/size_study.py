@@ -26,6 +26,7 @@ from labkit.data.validation import ValidationSplit, make_validation_split
 from labkit.demo import CONFIGS
 from labkit.embed import pick_device
 from labkit.evaluate import evaluate
+from labkit.i18n import label, t
 from labkit.train import train
 from labkit.trials import Trials
 
@@ -119,8 +120,8 @@ def curves_figure(run_dirs: dict[str, Path], title: str = "Same epochs, same dat
         (line,) = loss_ax.plot(steps["epoch"], steps["loss"], label=name)
         val = validation_history(run_dir)
         val_ax.plot(val["epoch"], 100 * val["val_eer"], marker="o", color=line.get_color(), label=name)
-    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Training loss")
-    val_ax.set(xlabel="epoch", ylabel="validation EER (%)", title="Validation EER (held-out training speakers)")
+    loss_ax.set(xlabel=label("epoch"), ylabel=t("concepts.training_loss"), title=t("concepts.training_loss"))
+    val_ax.set(xlabel=label("epoch"), ylabel=t("concepts.val_eer_axis"), title=t("concepts.val_eer_title"))
     for ax in (loss_ax, val_ax):
         ax.grid(True, linestyle=":", linewidth=0.6)
         ax.legend(fontsize="small")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from labkit.i18n import t
 from labkit.metrics import ArrayLike, actual_dcf, det_curve, eer, min_dcf
 
 
@@ -29,26 +30,32 @@ from labkit.metrics import ArrayLike, actual_dcf, det_curve, eer, min_dcf
 class Application:
     """Where a verification system is used: how often the claimed speaker is genuine, and what each error costs."""
 
-    name: str
+    key: str  # its name and story are the texts concepts.applications.<key> of labkit/i18n.yaml, unless given
     p_target: float  # prior probability that a trial is a target (the claimed speaker is really speaking)
     c_miss: float  # cost of a false rejection
     c_fa: float  # cost of a false acceptance
-    story: str
+    title: str = ""
+    about: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.title or t(f"concepts.applications.{self.key}.name")
+
+    @property
+    def story(self) -> str:
+        return self.about or t(f"concepts.applications.{self.key}.story")
 
     def formula(self) -> str:
         """The DCF of this application with its numbers in place."""
         norm = min(self.c_miss * self.p_target, self.c_fa * (1 - self.p_target))
         return (f"DCF = {self.c_miss:g} x {self.p_target:g} x FR + {self.c_fa:g} x {1 - self.p_target:g} x FA,"
-                f" normalised by {norm:g}")
+                f" {t('concepts.normalised_by')} {norm:g}")
 
 
 APPLICATIONS = {
-    "bank": Application("bank phone line", p_target=0.01, c_miss=1.0, c_fa=10.0,
-                        story="callers are rarely impostors, but letting one in empties an account"),
-    "speaker": Application("smart speaker", p_target=0.8, c_miss=1.0, c_fa=1.0,
-                           story="usually the owner speaks; a refusal annoys, a false acceptance reveals a calendar"),
-    "lab": Application("minDCF(0.05) of the lab", p_target=0.05, c_miss=1.0, c_fa=1.0,
-                       story="the operating point of the results table, as in VoxSRC"),
+    "bank": Application("bank", p_target=0.01, c_miss=1.0, c_fa=10.0),  # rare impostors, each one costly
+    "speaker": Application("speaker", p_target=0.8, c_miss=1.0, c_fa=1.0),  # the owner speaks most of the time
+    "lab": Application("lab", p_target=0.05, c_miss=1.0, c_fa=1.0),  # the results table's minDCF(0.05)
 }
 
 
@@ -102,18 +109,17 @@ def threshold_figure(
     rates = error_rates(scores, labels)
     fig = Figure(figsize=(8.5, 3.8), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(rates["threshold"], 100 * rates["fa_rate"], color="tab:red", label="false acceptances (FA)")
-    ax.plot(rates["threshold"], 100 * rates["fr_rate"], color="tab:blue", label="false rejections (FR)")
+    ax.plot(rates["threshold"], 100 * rates["fa_rate"], color="tab:red", label=t("concepts.fa_curve"))
+    ax.plot(rates["threshold"], 100 * rates["fr_rate"], color="tab:blue", label=t("concepts.fr_curve"))
     value, at = eer(scores, labels)
-    ax.plot(at, 100 * value, "ko", markersize=6, label=f"EER {100 * value:.2f} % at {at:.3f}")
+    ax.plot(at, 100 * value, "ko", markersize=6, label=t("concepts.eer_point", eer=100 * value, at=at))
     for (key, application), style in zip(applications.items(), ("--", "-.", ":", (0, (5, 1)))):
         cost, where = min_dcf(scores, labels, application.p_target, application.c_miss, application.c_fa)
         if np.isfinite(where):  # +inf: rejecting everyone is this application's best choice
-            ax.axvline(where, color="0.3", linestyle=style, linewidth=1, label=f"minDCF {key} {cost:.3f} at {where:.3f}")
+            ax.axvline(where, color="0.3", linestyle=style, linewidth=1, label=t("concepts.min_dcf_line", point=key, cost=cost, at=where))
     if threshold is not None:
-        ax.axvline(threshold, color="tab:green", linewidth=2, label=f"threshold {threshold:.3f}")
-    ax.set(xlabel="threshold (accept if score >= threshold)", ylabel="error rate (%)", ylim=(0, 100),
-           title="False acceptances and false rejections against the threshold")
+        ax.axvline(threshold, color="tab:green", linewidth=2, label=t("threshold_value", value=threshold))
+    ax.set(xlabel=t("concepts.threshold_axis"), ylabel=t("concepts.error_rate"), ylim=(0, 100), title=t("concepts.threshold_title"))
     ax.grid(True, linestyle=":", linewidth=0.6)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
@@ -121,14 +127,9 @@ def threshold_figure(
 
 def explorer_text(point: dict[str, float], application: Application) -> str:
     """The explorer's readout (HTML): rates, cost and confusion counts at one threshold."""
-    return (
-        f"<b>{application.name}</b>: {application.story}<br>{application.formula()}<br>"
-        f"threshold {point['threshold']:.3f}: FA {100 * point['fa_rate']:.2f} %, FR {100 * point['fr_rate']:.2f} %, "
-        f"normalised DCF <b>{point['dcf']:.3f}</b><br>"
-        "<table><tr><td></td><th>accepted</th><th>rejected</th></tr>"
-        f"<tr><th>same speaker</th><td>{point['true_accepts']} true accepts</td><td>{point['false_rejects']} false rejections</td></tr>"
-        f"<tr><th>different speakers</th><td>{point['false_accepts']} false acceptances</td><td>{point['true_rejects']} true rejections</td></tr></table>"
-    )
+    counts = t("concepts.explorer", threshold=point["threshold"], fa=100 * point["fa_rate"], fr=100 * point["fr_rate"], dcf=point["dcf"],
+               ta=point["true_accepts"], fr_n=point["false_rejects"], fa_n=point["false_accepts"], tr=point["true_rejects"])
+    return f"<b>{application.name}</b>: {application.story}<br>{application.formula()}<br>{counts}"
 
 
 def threshold_explorer(scores: ArrayLike, labels: ArrayLike, applications: dict[str, Application] = APPLICATIONS):
@@ -142,8 +143,8 @@ def threshold_explorer(scores: ArrayLike, labels: ArrayLike, applications: dict[
     scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels)
     _, start = eer(scores, labels)
     slider = widgets.FloatSlider(value=start, min=float(scores.min()), max=float(scores.max()), step=float(np.ptp(scores)) / 200,
-                                 description="threshold", readout_format=".3f", continuous_update=False)
-    menu = widgets.Dropdown(options=[(app.name, key) for key, app in applications.items()], description="application")
+                                 description=t("concepts.slider"), readout_format=".3f", continuous_update=False)
+    menu = widgets.Dropdown(options=[(app.name, key) for key, app in applications.items()], description=t("concepts.menu"))
     readout, plot = widgets.HTML(), widgets.Output()
 
     def update(change: object = None) -> None:

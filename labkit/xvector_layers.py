@@ -12,18 +12,11 @@ from __future__ import annotations
 import pandas as pd
 
 from labkit.config import FrontendConfig, ModelConfig
+from labkit.i18n import strings, t
 from labkit.models import build_model
 from labkit.models.summary import summarize
 from labkit.models.xvector import TDNNLayer
 
-ROLES = {
-    "frontend": "log-mel features (one vector every 10 ms)",
-    "frame1": "frame level: 5 frames in", "frame2": "frame level: dilation 2", "frame3": "frame level: dilation 3",
-    "frame4": "frame level: 1 frame in", "frame5": "frame level: 1 frame in, 1500 channels",
-    "pooling": "statistics pooling: mean and standard deviation over all frames",
-    "segment6": "<- the x-vector (embedding): taken here, before the ReLU",
-    "segment7": "training only: feeds the speaker classifier",
-}
 EMBEDDING_LAYER = "segment6"
 
 
@@ -39,4 +32,5 @@ def xvector_layers(n_mels: int = 30, embed_dim: int = 512, seconds: float = 2.0)
             context.append(str(frames))
         else:
             context.append({"frontend": "1", "total": ""}.get(stage, "all"))
-    return table.assign(context=context, role=table["stage"].map(ROLES).fillna(""))
+    role = [t(f"concepts.roles.{stage}") if f"concepts.roles.{stage}" in strings() else "" for stage in table["stage"]]  # in the language in use
+    return table.assign(context=context, role=role)

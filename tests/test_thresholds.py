@@ -62,7 +62,7 @@ def test_figure_marks_eer_and_each_minimum():
 
 
 def test_an_application_that_should_reject_everyone_draws_no_line():
-    never = {"never": Application("nobody", p_target=0.001, c_miss=1.0, c_fa=1000.0, story="")}
+    never = {"never": Application("never", p_target=0.001, c_miss=1.0, c_fa=1000.0, title="nobody", about="")}
     scores = np.r_[SCORES, 0.95]  # the best-scoring trial is an impostor: every threshold that accepts anyone accepts him
     labels = np.r_[LABELS, 0]
     assert metrics.min_dcf(scores, labels, 0.001, 1.0, 1000.0)[1] == np.inf
@@ -81,3 +81,14 @@ def test_explorer_follows_the_slider_and_the_application():
     menu.value = "speaker"
     expected = (0.8 * 0.25 + 0.2 / 6) / 0.2
     assert "smart speaker" in readout.value and f"normalised DCF <b>{expected:.3f}</b>" in readout.value
+
+
+def test_spanish_figure_formula_and_readout():
+    from labkit.i18n import in_language
+
+    with in_language("es"):
+        assert "DCF = 1 x 0.01 x FR + 10 x 0.99 x FA, normalizada por 0.01" in describe(SCORES, LABELS)
+        labels = [line.get_label() for line in threshold_figure(SCORES, LABELS).axes[0].get_lines()]
+        assert labels[:3] == ["falsas aceptaciones (FA)", "falsos rechazos (FR)", "EER 25.00 % en 0.500"]
+        readout = threshold_explorer(SCORES, LABELS).children[1].value
+        assert "línea telefónica de un banco" in readout and "3 aceptaciones correctas" in readout and "2 falsas aceptaciones" in readout
