@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labkit.data.voxceleb import split_speakers, subset
+from labkit.data.voxceleb import split_speakers, subset, train_list_entries
 from labkit.files import write_text_atomic
 from labkit.trials import Trials, write_trials
 
@@ -36,19 +36,12 @@ class ValidationSplit:
 
 
 def read_list(path: str | Path) -> pd.DataFrame:
-    """A voxceleb_trainer list (``id00012 id00012/21Uxsk56VDQ/00001.wav``) as columns utt, speaker, session."""
-    path = Path(path)
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 2 or parts[1].count("/") != 2 or not parts[1].startswith(parts[0] + "/"):
-            raise ValueError(f"{path}, line {number}: expected '<speaker> <speaker>/<video>/<file>.wav', got {line!r}")
-        rows.append({"utt": parts[1], "speaker": parts[0], "session": parts[1].split("/")[1]})
-    if not rows:
+    """A voxceleb_trainer list (``id00012 id00012/21Uxsk56VDQ/00001.wav``) as columns utt, speaker, session (no audio read)."""
+    utts = train_list_entries(path)
+    if not utts:
         raise ValueError(f"{path}: empty training list")
-    return pd.DataFrame(rows)
+    speakers, sessions, _ = zip(*(utt.split("/") for utt in utts))
+    return pd.DataFrame({"utt": utts, "speaker": speakers, "session": sessions})
 
 
 def validation_trials(utterances: pd.DataFrame, targets_per_speaker: int, seed: int = 0) -> Trials:
