@@ -37,7 +37,7 @@ $(COLAB_STAMP): .ci/colab-constraints.txt requirements.txt requirements-dev.txt 
 	touch $@
 
 test-colab: $(COLAB_STAMP)
-	PYTHONPATH=$(CURDIR) $(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider $(NOTEBOOK_RUNS)
+	PYTHONPATH=$(CURDIR) $(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_notebooks.py tests/test_colab.py -m slow
 
 test-fast: venv
 	$(PYTEST) -m "not slow"

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's labkit, for the question bank
 
 from labkit.files import write_text_atomic  # noqa: E402
+from labkit.i18n import in_language, t  # noqa: E402
 from labkit.report.bank import ANY_MODE, Question, bank  # noqa: E402
 
 LANGUAGES = ("es", "en")  # the first is the course's language
@@ -52,13 +53,6 @@ METADATA = {  # what Colab needs: a GPU runtime by default, the plain Python 3 k
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
-WORDS = {  # the few words the generator writes itself
-    "evidence": {"es": "Evidencia en el informe", "en": "Evidence in the report"},
-    "one_of": {"es": "una de", "en": "one of"},
-    "options": {"es": "Opciones", "en": "Options"},
-    "number": {"es": "un número", "en": "a number"},
-}
-
 
 def notebook_path(source: Path, language: str) -> Path:
     """``notebooks/src/session1.py`` -> ``notebooks/<language>/session1.ipynb``."""
@@ -101,28 +95,31 @@ def code_in(text: str, language: str) -> str:
 
 def question_cells(session: int, language: str) -> list[nbformat.NotebookNode]:
     """The bank's questions of ``session``: the text above, the ``answer(...)`` cell below."""
-    cells = []
-    for question in (q for q in bank().questions if q.session == session):
-        asked = bank().fill(question.text[language], ANY_MODE, language)  # the mode is chosen later: both data sets named
-        text = f"**{question.id}** ({question.section[language]}). {asked}"
-        if question.choices:  # what each key means, in the notebook's language
-            options = " · ".join(f"`{key}`: {labels[language]}" for key, labels in question.choices.items())
-            text += f"\n\n*{WORDS['options'][language]}:* {options}"
-        if question.evidence:
-            text += f"\n\n*{WORDS['evidence'][language]}:* {', '.join(question.evidence)}"
-        cells += [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_code_cell(answer_call(question, language))]
-    return cells
+    with in_language(language):  # the generator's own words (labkit/i18n.yaml) in the notebook's language
+        return [cell for question in bank().questions if question.session == session for cell in question_pair(question, language)]
 
 
-def answer_call(question: Question, language: str) -> str:
-    """The empty answer cell of a question, with a hint for numbers and choices."""
+def question_pair(question: Question, language: str) -> list[nbformat.NotebookNode]:
+    """One question's markdown cell (text, options, evidence) and its empty ``answer(...)`` cell."""
+    asked = bank().fill(question.text[language], ANY_MODE, language)  # the mode is chosen later: both data sets named
+    text = f"**{question.id}** ({question.section[language]}). {asked}"
+    if question.choices:  # what each key means, in the notebook's language
+        options = " · ".join(f"`{key}`: {labels[language]}" for key, labels in question.choices.items())
+        text += f"\n\n*{t('notebook.options')}:* {options}"
+    if question.evidence:
+        text += f"\n\n*{t('notebook.evidence')}:* {', '.join(question.evidence)}"
+    return [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_code_cell(answer_call(question))]
+
+
+def answer_call(question: Question) -> str:
+    """The empty answer cell of a question, with a hint for numbers and choices (in the language in use)."""
     if question.kind == "text":
         return f'answer("{question.id}", """\n""")'
     if question.kind == "choice":
         keys = ", ".join(repr(key) for key in question.choices)
-        return f'answer("{question.id}", "")  # {WORDS["one_of"][language]}: {keys}'
+        return f'answer("{question.id}", "")  # {t("notebook.one_of")}: {keys}'
     unit = f" ({question.unit})" if question.unit else ""
-    return f'answer("{question.id}", "")  # {WORDS["number"][language]}{unit}'
+    return f'answer("{question.id}", "")  # {t("notebook.number")}{unit}'
 
 
 def bilingual_cells(source: Path) -> list[nbformat.NotebookNode]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -374,3 +375,17 @@ def test_a_quick_mode_report_never_claims_voxceleb_results(tmp_path, figure, cap
         for sentence in allowed:
             rest = rest.replace(sentence, "")
         assert "VoxCeleb" not in rest, rest[max(0, rest.find("VoxCeleb") - 200):rest.find("VoxCeleb") + 100]
+
+
+def test_report_files_follow_the_umask(tmp_path):
+    store = AnswerStore(tmp_path / "answers.json")
+    store.save_answer("s1_q1", "para el profesor")
+    previous = os.umask(0o027)
+    try:
+        assert main(["report", "build", str(store.path), "--out-dir", str(tmp_path / "out"), "--no-pdf"]) == 0
+    finally:
+        os.umask(previous)
+    out = tmp_path / "out"
+    modes = {path.relative_to(out).as_posix(): path.stat().st_mode & 0o777 for path in out.rglob("*")}
+    assert modes == {".labkit-report": 0o640, "report-overleaf.zip": 0o640, "report.docx": 0o640, "latex": 0o750,
+                     "latex/report.tex": 0o640, "latex/metadata.tex": 0o640, "latex/body.tex": 0o640}, modes

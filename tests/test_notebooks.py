@@ -245,7 +245,7 @@ def test_notebooks_run_all_headless_in_quick_mode_and_again(lang, tmp_path, monk
         pytest.skip("no TeX or pdftotext here (`make tex`): the PDF report was not checked")
     pdf = out / "report" / "report.pdf"
     first_page, report = (" ".join(subprocess.run(["pdftotext", *pages, pdf, "-"], capture_output=True, text=True,
-                                                  check=True).stdout.split()) for pages in (["-l", "1"], []))
+                                                  check=True).stdout.replace("’", "'").split()) for pages in (["-l", "1"], []))
     quick = bank().data_modes["quick"]
     assert quick["name"][lang] in first_page  # the data mode on the first page
     assert quick["test_set"][lang] in report and "VoxCeleb1" not in report

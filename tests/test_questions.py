@@ -438,13 +438,14 @@ def test_collect_csv_cells_cannot_run_as_spreadsheet_formulas(tmp_path):
     store.save_answer("s1_q1", "=1+1")
     store.save_answer("s1_q4", "@SUM(A1)")
     store.save_answer("s1_q6", "- a list item, not a formula")
+    store.save_answer("s1_q2", "línea 1\rlínea 2")  # a lone carriage return stays inside its cell
     store.save_answer("s2_q2", "-3")  # a number stays a number
     out = tmp_path / "grades.csv"
     assert main(["report", "collect", str(store.path), "-o", str(out)]) == 0
     row = pd.read_csv(out, keep_default_na=False).iloc[0]
     assert row["students"] == "'=HYPERLINK(\"http://evil\",\"x\")" and row["ids"] == "'+1"
     assert row["s1_q1"] == "'=1+1" and row["s1_q4"] == "'@SUM(A1)" and row["s1_q6"] == "'- a list item, not a formula"
-    assert row["s2_q2"] == -3.0
+    assert row["s1_q2"] == "línea 1\rlínea 2" and row["s2_q2"] == -3.0
 
 
 def test_collect_refuses_to_overwrite_an_answers_file(tmp_path, capsys):
@@ -475,8 +476,10 @@ def test_set_info_records_the_data_mode(tmp_path, capsys):
     assert questions.store().read()["info"] == {"students": [], "language": "en", "data_mode": "quick"}
     with pytest.raises(LabkitError, match=r"data_mode must be one of \['quick', 'voxceleb'\], got 'vox'"):
         questions.set_info(data_mode="vox")
+    capsys.readouterr()
     table = progress()
     assert "(synthetic corpus, test speakers)" in table.set_index("id").loc["s2_q2", "question"]
+    assert "Data: quick mode: labkit's synthetic corpus (not VoxCeleb)" in capsys.readouterr().out
 
 
 def test_a_lock_that_is_never_released_is_an_error_and_saves_nothing(tmp_path, monkeypatch):

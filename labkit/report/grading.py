@@ -80,5 +80,6 @@ def collect_to_csv(paths: Sequence[str | Path], out: str | Path) -> tuple[pd.Dat
         raise LabkitError(f"{out}: is an answers file; the CSV would overwrite it: choose another file with -o")
     table, skipped = collect(paths)
     with atomic_path(out) as tmp:
-        table.apply(lambda column: column.map(spreadsheet_safe)).to_csv(tmp, index=False)
+        # CRLF rows (RFC 4180): a cell holding a lone \r or \n is then quoted, never read as two rows
+        table.apply(lambda column: column.map(spreadsheet_safe)).to_csv(tmp, index=False, lineterminator="\r\n")
     return table, skipped

@@ -27,7 +27,7 @@ from labkit.errors import LabkitError
 from labkit.files import COLAB_DRIVE
 from labkit.i18n import t  # what it prints follows the notebook's language
 from labkit.report.bank import bank, check_language, is_answered, parse_value, word_count
-from labkit.report.content import report_items
+from labkit.report.content import data_lines, report_items
 from labkit.report.store import AnswerStore
 
 COLAB_DIR = Path("/content")  # the Colab VM's local disk: wiped when the runtime is recycled
@@ -133,4 +133,6 @@ def progress(answers: AnswerStore | None = None, language: str | None = None) ->
     print(t("answers.answered", done=len(items) - len(missing), total=len(items)))
     print(t("answers.missing_answers", ids=", ".join(missing) or t("answers.none")))
     print(t("answers.missing_evidence", ids=", ".join(evidence) or t("answers.none")))
+    (label, data), _ = data_lines(content, language)
+    print(f"{label}: {data}")  # what the report will say the results come from
     return table
