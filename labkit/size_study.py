@@ -128,15 +128,3 @@ def curves_figure(run_dirs: dict[str, Path], title: str = "Same epochs, same dat
     fig.suptitle(title)
     return fig
 
-
-def run_study(mode: str, root: str | Path, trials: Trials, out_dir: str | Path, progress: bool = True, **embed_options: Any) -> pd.DataFrame:
-    """The whole study headless: split, train every system, evaluate, write ``out_dir/size_study.csv``."""
-    study, out = load_study(mode), Path(out_dir)
-    split = prepare(study, root, out / "split")
-    rows = []
-    for name in study.systems:
-        run_dir = train_system(study, name, root, split, out, progress=progress)
-        rows.append(study_row(name, run_dir, trials, root, out / name / "eval", progress=progress, **embed_options))
-    table = study_table(rows)
-    table.to_csv(out / "size_study.csv", index=False)
-    return table
