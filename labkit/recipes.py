@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from labkit.config import ExperimentConfig, load_config
+from labkit.i18n import label
 
 
 def architecture(cfg: ExperimentConfig) -> str:
@@ -31,7 +32,7 @@ def recipe(cfg: ExperimentConfig, history: pd.DataFrame | None = None) -> dict[s
     budget = f"{cfg.run.max_minutes:g} min budget" if cfg.run.max_minutes else "no time budget"
     lines = {
         "network": architecture(cfg),
-        "loss": loss,
+        "loss_kind": loss,
         "optimiser": f"{cfg.optim.name}, lr {cfg.optim.lr:g} -> {cfg.optim.final_lr:g} ({cfg.optim.schedule}), weight decay {cfg.optim.weight_decay:g}",
         "data": f"{cfg.data.root}: {cfg.data.crop_seconds:g} s crops, batches of {cfg.data.batch_size}" + (", augmented" if cfg.data.augment else ""),
         "schedule": f"up to {cfg.run.epochs} epochs, {budget}",
@@ -50,5 +51,5 @@ def run_recipe(folder: str | Path) -> dict[str, str]:
 
 
 def compare_recipes(recipes: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """Recipes side by side: one row per line (network, loss, ...), one column per system."""
-    return pd.DataFrame(recipes)
+    """Recipes side by side: one row per line (network, loss, ...; named in the language in use), one column per system."""
+    return pd.DataFrame(recipes).rename(index=label)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from labkit.i18n import t
+from labkit.i18n import readable, t
 from labkit.metrics import ArrayLike, actual_dcf, det_curve, eer, min_dcf
 
 
@@ -96,9 +96,9 @@ def operating_points(scores: ArrayLike, labels: ArrayLike, applications: dict[st
 
 def describe(scores: ArrayLike, labels: ArrayLike, applications: dict[str, Application] = APPLICATIONS) -> str:
     """The cost formula of each application and the thresholds of the EER and of each minDCF, as text to print."""
-    lines = ["DCF(t) = C_miss x P_target x FR(t) + C_fa x (1 - P_target) x FA(t), normalised by min(C_miss x P_target, C_fa x (1 - P_target))"]
+    lines = [f"DCF(t) = C_miss x P_target x FR(t) + C_fa x (1 - P_target) x FA(t), {t('concepts.normalisation')}"]
     lines += [f"  {key}: {app.name} ({app.story})\n    {app.formula()}" for key, app in applications.items()]
-    lines.append(operating_points(scores, labels, applications).to_string(index=False))
+    lines.append(readable(operating_points(scores, labels, applications)).to_string(index=False))
     return "\n".join(lines)
 
 

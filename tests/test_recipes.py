@@ -12,7 +12,7 @@ def test_recipe_lines_from_a_config():
                                                "run.epochs=20", "data.batch_size=128", "data.augment=true"])
     lines = recipe(cfg)
     assert lines["network"] == "resnet34, width 32, tstp pooling, embedding 256, 80 mel bands (fbank)"
-    assert lines["loss"] == "aam (scale 30, margin 0.2)" and lines["optimiser"].startswith("sgd, lr 0.1 -> 1e-05 (cosine)")
+    assert lines["loss_kind"] == "aam (scale 30, margin 0.2)" and lines["optimiser"].startswith("sgd, lr 0.1 -> 1e-05 (cosine)")
     assert lines["data"].endswith("2 s crops, batches of 128, augmented") and lines["schedule"] == "up to 20 epochs, no time budget"
     assert "trained" not in lines
     assert architecture(apply_overrides(cfg, ["model.plain=true"])).startswith("resnet34, width 32 (plain: no shortcuts)")

@@ -485,8 +485,8 @@ from labkit.seed_table import seed_table, speaker_costs
 table = seed_table()
 print(f"nuestros MACs / cifras de las transparencias: de {table['GMACs / seed'].min():.3f} a {table['GMACs / seed'].max():.3f}")  # [es]
 print(f"our MACs / the slides' figures: from {table['GMACs / seed'].min():.3f} to {table['GMACs / seed'].max():.3f}")  # [en]
-display(table)
-speaker_costs()
+display(readable(table))
+readable(speaker_costs())
 
 # %% [markdown]
 # <!-- es -->
