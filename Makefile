@@ -42,8 +42,12 @@ test-colab: $(COLAB_STAMP)
 test-fast: venv
 	$(PYTEST) -m "not slow"
 
+# Every benchmark checks its own targets (exit 1 when one is missed); all run, then one table of target, figure, verdict.
+BENCH_RESULTS := runs/bench-results.jsonl
 bench: venv
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@mkdir -p runs; rm -f $(BENCH_RESULTS); status=0; \
+	for b in benchmarks/bench_*.py; do echo "== $$b"; LABKIT_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python $$b || status=1; done; \
+	echo; $(BIN)/python benchmarks/common.py $(BENCH_RESULTS) || status=1; exit $$status
 
 # The README badges and the notebooks' clone cells follow [project.urls] Repository in pyproject.toml.
 urls:

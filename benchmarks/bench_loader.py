@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import best_time  # noqa: E402
+from common import best_time, check, finish  # noqa: E402
 
 from labkit.data.dataset import TrainCrops  # noqa: E402
 from labkit.data.packed import pack  # noqa: E402
@@ -69,8 +69,10 @@ def main() -> None:
     for name, rate in rates.items():
         print(f"  {name:44s} {rate:8.0f} crops/s   {100 * rate / raw:5.0f} % of raw")
     best = rates["DataLoader, wav files, 2 workers"]
-    print(f"  2 workers reading wav files: {100 * best / raw:.0f} % of raw (target >= 80 %), {best:.0f} crops/s (target >= 3,000)")
+    check("training crops, 2 workers reading wav files, share of raw reads", 100 * best / raw, 80, unit=" %", digits=0)
+    check("training crops, 2 workers reading wav files, crops/s", best, 3000, digits=0)
 
 
 if __name__ == "__main__":
     main()
+    raise SystemExit(finish())

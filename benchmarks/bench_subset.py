@@ -5,6 +5,10 @@ downloads all parts (verified, like ``labkit download``) and then extracts a 10%
 ``labkit subset`` reads only the central directory and the selected members' byte ranges. Also compares
 1 and 2 conversion workers. The server sends at most 20 MB/s per connection; the byte ratio is what
 carries over to Colab (where the network is the bottleneck). Times are from a shared, loaded machine.
+
+Then subsets of the local VoxCeleb mirror (tests/mirror.py, Hugging Face routes): the bytes fetched as
+a share of the archive and the HTTP requests beside the naive count, one per member; exits non-zero
+if merging neighbours saved no request.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from common import best_time  # noqa: E402
+from common import best_time, check, finish  # noqa: E402
 from httpserver import FileServer  # noqa: E402
 from test_subset import m4a  # noqa: E402  (real AAC files made with PyAV)
 
@@ -66,9 +70,36 @@ def main() -> None:
           f"= {100 * subset_bytes / baseline_bytes:.1f}% of the baseline")
     print(f"  time at {RATE_LIMIT / 1e6:.0f} MB/s per connection: download-all + extract {t_base:.3f} s, subset {t_remote[2]:.3f} s "
           f"-> {t_base / t_remote[2]:.2f}x faster")
+    check("subset over HTTP Range: share of the archive's bytes", 100 * subset_bytes / baseline_bytes, 20, at_least=False, unit=" %", digits=1)
     print(f"  conversion of all {len(keys)} utterances: 1 worker {len(keys) / t_convert_all[1]:.0f} utt/s, "
           f"2 workers {len(keys) / t_convert_all[2]:.0f} utt/s ({t_convert_all[1] / t_convert_all[2]:.2f}x)")
 
 
+def mirror_requests() -> None:
+    """Subsets drawn from the local VoxCeleb mirror: bytes as a share of the archive, HTTP requests against one per member."""
+    import os
+
+    from mirror import Mirror, build_mirror_files
+
+    from labkit.data.subset import prepare_subset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = build_mirror_files(Path(tmp), speakers=40)
+        with Mirror(files) as server:
+            os.environ["LABKIT_ASSETS"] = str(server.assets)
+            for name in ("tiny_few", "tiny_many_low"):
+                s = prepare_subset(Path(tmp) / name, list_name=name, source="hf", progress=False)
+                share = s["bytes_fetched"] / s["archive_bytes"]
+                print(f"  mirror {name}: {s['utterances']} utterances, {s['bytes_fetched'] / 1e6:.2f} MB = {100 * share:.1f}% "
+                      f"of the {s['archive_bytes'] / 1e6:.2f} MB archive; {s['http_requests']} HTTP requests "
+                      f"({s['planned_requests']} for members) against {s['naive_requests']} naive (one per member)")
+                check(f"subset {name} from the mirror: member requests, share of one per member",
+                      100 * s["planned_requests"] / s["naive_requests"], 100, at_least=False, unit=" %", digits=1)
+                check(f"subset {name} from the mirror: share of the archive's bytes", 100 * share, 100, at_least=False, unit=" %", digits=1)
+            del os.environ["LABKIT_ASSETS"]
+
+
 if __name__ == "__main__":
     main()
+    mirror_requests()
+    raise SystemExit(finish())

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import best_time  # noqa: E402
+from common import best_time, check, finish  # noqa: E402
 
 from labkit import models  # noqa: E402
 from labkit.config import ExperimentConfig, apply_overrides  # noqa: E402
@@ -63,8 +63,9 @@ def main() -> None:
     for name, value in rate.items():
         print(f"  {name:13s} {value:8.1f} samples/s  ({samples} samples in {seconds[name]:.2f} s)")
     overhead = 1 - rate["labkit.train"] / rate["hand loop"]
-    print(f"  labkit.train overhead vs hand loop: {100 * overhead:+.1f} %  (target <= 10 %; measured on a shared CPU)")
+    check("labkit.train overhead vs a hand-written loop", 100 * overhead, 10, at_least=False, unit=" %", digits=1)
 
 
 if __name__ == "__main__":
     main()
+    raise SystemExit(finish())

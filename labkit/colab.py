@@ -112,7 +112,8 @@ def setup(quick: bool, language: str, use_drive: bool = True, checkout: Path | N
     if use_drive and in_colab():
         mount_drive()
     if not quick:
-        require_gpu()
+        if not os.environ.get("LABKIT_NOTEBOOK_CPU"):  # CI runs real mode on the local mirror, on a CPU
+            require_gpu()
         require_pyav()
     out = os.environ.get("LABKIT_NOTEBOOK_OUT") or (DRIVE_HOME / "labkit" / "notebooks" if DRIVE_HOME.is_dir() else "runs/notebooks")
     settings = Settings(quick, os.environ.get("LABKIT_NOTEBOOK_PRESET", "lab"), default_data_root(), Path(out))

@@ -18,11 +18,12 @@ from labkit import models, pretrained
 from labkit.config import apply_overrides, load_config
 from labkit.data.synthetic import make_corpus
 from labkit.evaluate import evaluate, results_table
+from labkit.files import REPOSITORY
 from labkit.plots import det_plot, save_figure
 from labkit.train import train
 from labkit.trials import read_scores, read_trials
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"  # the repository's configs/ folder
+CONFIGS = REPOSITORY / "configs"
 
 
 def run_demo(

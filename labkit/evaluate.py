@@ -8,6 +8,7 @@ of rows is a pandas table (``results_table``) for the notebooks and the report.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +103,15 @@ def evaluate(
     return row
 
 
+def to_json(values: dict[str, Any]) -> str:
+    """A flat dict as indented, strictly valid JSON: an infinite threshold (accept no trial) becomes the string "inf"."""
+    finite = {key: str(value) if isinstance(value, float) and not math.isfinite(value) else value for key, value in values.items()}
+    return json.dumps(finite, indent=2, allow_nan=False)
+
+
 def write_json(path: Path, values: dict[str, Any]) -> Path:
-    """A dict as indented JSON, written atomically."""
-    return write_text_atomic(path, json.dumps(values, indent=2) + "\n")
+    """A dict as indented JSON (``to_json``), written atomically."""
+    return write_text_atomic(path, to_json(values) + "\n")
 
 
 def score_file_report(
@@ -112,9 +119,12 @@ def score_file_report(
 ) -> str:
     """What ``labkit metrics`` prints for a score file: EER and minDCF with their thresholds (a table or JSON)."""
     scores = read_scores(path)
-    summary = summarize(scores.scores, scores.labels, p_targets=p_targets, c_miss=c_miss, c_fa=c_fa)
+    try:
+        summary = summarize(scores.scores, scores.labels, p_targets=p_targets, c_miss=c_miss, c_fa=c_fa)
+    except ValueError as error:  # e.g. no non-target trials: name the file
+        raise ValueError(f"{path}: {error}") from None
     if as_json:
-        return json.dumps({"score_file": str(path), **scores.trials.stats(), **summary}, indent=2)
+        return to_json({"score_file": str(path), **scores.trials.stats(), **summary})
     lines = [
         f"{path}: {len(scores.labels)} trials ({int(scores.labels.sum())} target)",
         f"  EER        {100 * summary['eer']:.3f} %   (threshold {summary['eer_threshold']:.6g})",

@@ -74,27 +74,39 @@ def htk_mel_banks(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0,
     return _triangles(bin_freqs, edges)
 
 
-def pre_emphasis(x: Tensor, coefficient: float, mirror_first: bool) -> Tensor:
-    """y[n] = x[n] - c x[n-1] along the last axis. The missing x[-1] is x[1] when ``mirror_first``
-    (voxceleb_trainer's reflect padding of the waveform), else x[0] (Kaldi, inside each frame)."""
-    first = x[..., 1:2] if mirror_first else x[..., :1]
-    return x - coefficient * torch.cat([first, x[..., :-1]], dim=-1)
+def pre_emphasis(x: Tensor, coefficient: float) -> Tensor:
+    """y[n] = x[n] - c x[n-1] along the last axis, the missing x[-1] taken as x[1] (voxceleb_trainer's reflect
+    padding of the waveform). Kaldi's version, inside each frame, is written in ``kaldi_fbank``."""
+    return x - coefficient * torch.cat([x[..., 1:2], x[..., :-1]], dim=-1)
 
 
 def reflect_pad(wav: Tensor, pad: int, lengths: Tensor | None = None) -> Tensor:
     """Pad each row with ``pad`` mirrored samples on both sides, as ``torch.stft(center=True)`` does, mirroring at
     each row's own last valid sample (so padding in a batch never leaks into a row's features)."""
     padded = F.pad(wav.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)  # right end mirrored at the batch's end
-    if lengths is None:
+    if lengths is None or int(lengths.min()) == wav.shape[-1]:  # every row full: nothing to mirror again
         return padded
     step = torch.arange(1, pad + 1, device=wav.device)
     last = lengths.to(wav.device).unsqueeze(1) - 1 + pad  # each row's last valid sample, in padded coordinates
     return padded.scatter(1, last + step, padded.gather(1, (last - step).clamp(min=0)))  # x[last + k] = x[last - k]
 
 
-def power_spectrum(frames: Tensor, n_fft: int) -> Tensor:
-    """|FFT|^2 of each (already windowed) frame, zero-padded to ``n_fft``: (..., n_fft // 2 + 1)."""
-    return torch.view_as_real(torch.fft.rfft(frames, n=n_fft)).pow(2).sum(dim=-1)  # re^2 + im^2, no square root
+def fft_buffer(windows: Tensor, n_fft: int) -> tuple[Tensor, Tensor]:
+    """A (B, frames, n_fft) buffer for the frames in ``windows`` (B, frames, frame_length): zero past each frame,
+    and its first frame_length columns, not yet filled. The caller writes each processed frame there in one pass
+    (``out=``), and ``torch.fft.rfft`` reads the buffer without padding it again."""
+    buffer = windows.new_empty(*windows.shape[:-1], n_fft)
+    buffer[..., windows.shape[-1] :] = 0
+    return buffer, buffer[..., : windows.shape[-1]]
+
+
+def mel_power(buffer: Tensor, mel_banks: Tensor) -> Tensor:
+    """Mel-weighted power spectrum of zero-padded frames: (B, frames, n_fft) -> (B, n_mels, frames).
+
+    |X|^2 @ banks = re^2 @ banks + im^2 @ banks: squaring the (re, im) pairs in place and multiplying them by
+    the banks with each row repeated twice sums the pair inside the matrix product (no separate pass)."""
+    pairs = torch.view_as_real(torch.fft.rfft(buffer)).square_().flatten(-2)  # (B, frames, 2 bins): re^2, im^2, ...
+    return (pairs @ mel_banks.repeat_interleave(2, dim=0)).transpose(1, 2)
 
 
 def kaldi_fbank(
@@ -103,26 +115,37 @@ def kaldi_fbank(
 ) -> Tensor:
     """Log mel filterbank energies as ``torchaudio.compliance.kaldi.fbank(use_energy=False)``: (B, n_mels, frames)
     with frames = 1 + (samples - window) // hop. ``window`` and ``mel_banks`` come from ``window_function(...,
-    periodic=False)`` and ``kaldi_mel_banks``."""
-    frames = wav.unfold(-1, window.numel(), hop_length)  # (B, frames, window): "snip edges", no frame sticks out
+    periodic=False)`` and ``kaldi_mel_banks``. The frames are read once from the waveform; every later step works
+    in place (each pass over a batch's frames costs memory traffic, which dominates on a CPU)."""
+    windows = wav.unfold(-1, window.numel(), hop_length)  # a view: "snip edges", no frame sticks out
     if dither > 0:
-        frames = frames + dither * torch.randn_like(frames)
-    frames = frames - frames.mean(dim=-1, keepdim=True)  # DC removal, per frame
-    if preemphasis > 0:
-        frames = pre_emphasis(frames, preemphasis, mirror_first=False)  # Kaldi emphasises inside each frame
-    energies = power_spectrum(frames * window, n_fft) @ mel_banks  # rfft pads the 400 samples to 512
-    return energies.clamp(min=KALDI_LOG_FLOOR).log().transpose(1, 2)
+        windows = windows + dither * torch.randn_like(windows)
+    buffer, frames = fft_buffer(windows, n_fft)
+    # Kaldi removes each frame's mean m, then pre-emphasises inside the frame with x[-1] = x[0]:
+    # (x[n] - m) - c (x[n-1] - m) = x[n] - c x[n-1] - (1 - c) m, and (1 - c)(x[0] - m) for the first sample.
+    c = preemphasis
+    torch.sub(windows[..., 1:], windows[..., :-1], alpha=c, out=frames[..., 1:])
+    torch.mul(windows[..., 0], 1 - c, out=frames[..., 0])
+    frames.sub_((1 - c) * windows.mean(dim=-1, keepdim=True))
+    frames.mul_(window)
+    return mel_power(buffer, mel_banks).clamp_(min=KALDI_LOG_FLOOR).log_()
 
 
 def mel_spectrogram(
     wav: Tensor, window: Tensor, mel_banks: Tensor, hop_length: int = 160, n_fft: int = 512, lengths: Tensor | None = None,
 ) -> Tensor:
     """Mel power as ``torchaudio.transforms.MelSpectrogram(center=True, pad_mode="reflect", power=2)``:
-    (B, n_mels, frames) with frames = 1 + samples // hop, frame t centred on sample t * hop."""
+    (B, n_mels, frames) with frames = 1 + samples // hop, frame t centred on sample t * hop.
+
+    torch.stft centres the shorter window inside each ``n_fft`` frame; we take only the samples under the
+    window and put them at the start of the frame instead: a shift changes the phase, not |X|^2."""
     left = (n_fft - window.numel()) // 2
-    window = F.pad(window, (left, n_fft - window.numel() - left))  # torch.stft centres the window in the FFT frame
-    frames = reflect_pad(wav, n_fft // 2, lengths).unfold(-1, n_fft, hop_length)  # (B, frames, n_fft)
-    return (power_spectrum(frames * window, n_fft) @ mel_banks).transpose(1, 2)
+    right = n_fft - window.numel() - left
+    padded = reflect_pad(wav, n_fft // 2, lengths)
+    windows = padded[..., left : padded.shape[-1] - right].unfold(-1, window.numel(), hop_length)  # frame t from t * hop
+    buffer, frames = fft_buffer(windows, n_fft)
+    torch.mul(windows, window, out=frames)
+    return mel_power(buffer, mel_banks)
 
 
 def normalize(feats: Tensor, frame_lengths: Tensor | None, how: str) -> Tensor:
@@ -175,16 +198,19 @@ class Frontend(nn.Module):
         frames = 1 + (num_samples - self.config.win_length) // self.config.hop_length
         return frames.clamp(min=0) if isinstance(frames, Tensor) else max(0, frames)
 
+    @property
+    def min_samples(self) -> int:
+        """The shortest waveform that gives features: one frame (fbank), or enough to mirror n_fft / 2 samples at each end (melspec)."""
+        return self.config.win_length if self.config.kind == "fbank" else self.config.n_fft // 2 + 1
+
     def forward(self, wav: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """Features and valid frames per row (None when ``lengths`` is None)."""
         config = self.config
         if wav.dim() != 2:
             raise ValueError(f"expected a waveform batch shaped (batch, samples), got {tuple(wav.shape)}")
         shortest = wav.shape[1] if lengths is None else int(lengths.min())  # every row of a padded batch counts
-        if config.kind == "fbank" and shortest < config.win_length:
-            raise ValueError(f"a waveform of {shortest} samples is shorter than one {config.win_length}-sample frame")
-        if config.kind == "melspec" and shortest <= config.n_fft // 2:
-            raise ValueError(f"a waveform of {shortest} samples is too short to mirror {config.n_fft // 2} samples at each end")
+        if shortest < self.min_samples:
+            raise ValueError(f"a waveform of {shortest} samples is shorter than the {self.min_samples} samples the {config.kind} front-end needs")
         with torch.autocast(device_type=wav.device.type, enabled=False):
             wav = wav.float() * config.input_scale  # some checkpoints were trained on int16-scale audio
             if config.kind == "fbank":
@@ -192,7 +218,7 @@ class Frontend(nn.Module):
                 feats = kaldi_fbank(wav, self.window.float(), self.mel_banks.float(), config.hop_length, config.n_fft, config.preemphasis, dither)
             else:
                 if config.preemphasis > 0:
-                    wav = pre_emphasis(wav, config.preemphasis, mirror_first=True)
+                    wav = pre_emphasis(wav, config.preemphasis)
                 power = mel_spectrogram(wav, self.window.float(), self.mel_banks.float(), config.hop_length, config.n_fft, lengths)
                 feats = (power + MELSPEC_LOG_OFFSET).log()
             frame_lengths = None if lengths is None else self.num_frames(lengths.to(wav.device))

@@ -6,6 +6,9 @@ complete: ``os.replace`` is atomic, so a reader (or a notebook re-run after a di
 either the old file or the new one, never a mixture. The file gets the permissions ``open()``
 would give it (so an instructor can read what students write to a shared folder), and
 ``sha256_file`` is the one checksum every module uses.
+
+It also holds the two places every module finds files from: the repository checkout and
+Colab's Drive mount (whose parent, ``/content``, is the VM's local disk).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+REPOSITORY = Path(__file__).resolve().parent.parent  # the checkout: configs/ and report_template/ sit beside the package
 COLAB_DRIVE = Path("/content/drive")  # where Colab mounts Google Drive (answers, checkpoints and downloads persist there)
 CHUNK = 1 << 20  # bytes read at a time when hashing: memory stays flat for files of any size
 

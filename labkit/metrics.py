@@ -92,6 +92,8 @@ def _normalised_dcf(fpr: np.ndarray, fnr: np.ndarray, p_target: float, c_miss: f
     """Detection cost divided by the cost of the best trivial system (accept all or reject all)."""
     if not 0.0 < p_target < 1.0:
         raise ValueError(f"p_target must be in (0, 1), got {p_target}")
+    if not (c_miss > 0 and c_fa > 0):
+        raise ValueError(f"the costs must be positive, got c_miss={c_miss} and c_fa={c_fa}")
     cost = c_miss * p_target * fnr + c_fa * (1.0 - p_target) * fpr
     return cost / min(c_miss * p_target, c_fa * (1.0 - p_target))
 

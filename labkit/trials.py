@@ -74,9 +74,13 @@ def _parse(path: str | Path, n_fields: int) -> tuple[list[list[str]], list[int]]
         raise FileNotFoundError(f"{path}: no such trial/score file")
     columns: list[list[str]] = [[] for _ in range(n_fields)]
     line_numbers = []
-    with open(path, encoding="utf-8-sig", newline=None) as handle:  # -sig drops a BOM; newline=None turns CRLF into LF
-        for number, line in enumerate(handle, start=1):
-            fields = line.split()
+    with open(path, "rb") as handle:  # bytes, so that a line that is not UTF-8 can be named
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")  # -sig drops a BOM
+            except UnicodeDecodeError as error:
+                raise TrialFormatError(f"{path}:{number}: not UTF-8 text (byte {raw[error.start]:#04x} at column {error.start + 1})") from None
+            fields = line.split()  # also drops the \r of Windows line ends
             if not fields:
                 continue  # blank lines are harmless
             if len(fields) != n_fields:
@@ -93,7 +97,8 @@ def _parse(path: str | Path, n_fields: int) -> tuple[list[list[str]], list[int]]
 
 
 def _to_trials(path: str | Path, columns: list[list[str]], line_numbers: list[int]) -> Trials:
-    """Build Trials from the label, enroll and test columns, warning about repeated (enroll, test) pairs."""
+    """Build Trials from the label, enroll and test columns. A pair listed twice with both labels is an error;
+    listed twice with the same label, a warning."""
     trials = Trials(
         labels=np.array(columns[0], dtype=np.int8),
         enroll=np.array(columns[1], dtype=str),
@@ -103,7 +108,12 @@ def _to_trials(path: str | Path, columns: list[list[str]], line_numbers: list[in
     repeated = np.flatnonzero(pairs.duplicated().to_numpy())  # vectorised: Vox1-E/H lists have 550,000+ lines
     if len(repeated):
         first = {pair: i for i, pair in reversed(list(enumerate(zip(columns[1], columns[2]))))}  # first line of each pair
-        examples = [f"line {line_numbers[i]} repeats line {line_numbers[first[(columns[1][i], columns[2][i])]]}" for i in repeated[:3]]
+        earlier = [first[(columns[1][i], columns[2][i])] for i in repeated]
+        for i, j in zip(repeated, earlier):
+            if columns[0][i] != columns[0][j]:
+                raise TrialFormatError(f"{path}:{line_numbers[i]}: trial '{columns[1][i]} {columns[2][i]}' is labelled "
+                                       f"{columns[0][i]} here and {columns[0][j]} on line {line_numbers[j]}; keep one")
+        examples = [f"line {line_numbers[i]} repeats line {line_numbers[j]}" for i, j in zip(repeated[:3], earlier)]
         warnings.warn(f"{path}: {len(repeated)} duplicate trial(s): " + "; ".join(examples), stacklevel=3)
     return trials
 

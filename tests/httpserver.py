@@ -4,7 +4,8 @@
         server.add("/a.bin", data, drop_after=1000)   # first GET stops after 1000 body bytes
         url = server.url("/a.bin")
 
-``server.sent[path]`` counts the body bytes actually sent; ``server.log`` keeps (method, path, headers).
+``server.sent[path]`` counts the body bytes actually sent; ``server.log`` keeps (method, path, headers)
+and ``server.times`` the arrival time of each logged request (``time.monotonic``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class Served:
     rate: float = 0.0  # bytes per second per connection (0 = as fast as loopback goes)
     wrong_range: str = ""  # Content-Range sent with every 206 instead of the true one, e.g. "bytes 0-99/100"
     errors: list[int] = field(default_factory=list)  # statuses answered (with a plain text body) to the first requests
+    retry_after: str = ""  # Retry-After header sent with those error answers (e.g. "2")
+    no_length: bool = False  # send no Content-Length and end the body by closing the connection
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers on every answer
 
 
 class FileServer:
@@ -42,6 +46,7 @@ class FileServer:
         self.files: dict[str, Served] = {}
         self.sent: Counter[str] = Counter()
         self.log: list[tuple[str, str, dict[str, str]]] = []
+        self.times: list[float] = []
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.handle_error = lambda request, address: None  # clients hanging up early is part of the tests
@@ -50,6 +55,10 @@ class FileServer:
         """Serve ``data`` at ``path``; return its URL."""
         self.files[path] = Served(data, **faults)
         return self.url(path)
+
+    def answer(self, handler: BaseHTTPRequestHandler, path: str) -> Served | bool | None:
+        """Routes beyond ``files`` for subclasses: a Served to send, True once answered directly, None for 404."""
+        return None
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
@@ -83,13 +92,20 @@ class FileServer:
                 path = self.path.split("?")[0]
                 with server.lock:
                     server.log.append((self.command, self.path, dict(self.headers)))
+                    server.times.append(time.monotonic())
                 served = server.files.get(path)
+                if served is None:
+                    served = server.answer(self, path)  # a subclass's own routes (redirects, tokens)
+                if served is True:  # answered already
+                    return
                 if served is None:
                     self.send_error(404)
                     return
                 time.sleep(served.delay)
                 if served.errors:
                     self.send_response(served.errors.pop(0))
+                    if served.retry_after:
+                        self.send_header("Retry-After", served.retry_after)
                     self.send_header("Content-Type", "text/plain")
                     self.send_header("Content-Length", "5")
                     self.end_headers()
@@ -109,8 +125,13 @@ class FileServer:
                     data = data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) + data[len(data) // 2 + 1 :]
                 self.send_response(status)
                 self.send_header("Content-Type", served.content_type)
-                self.send_header("Content-Length", str(len(data)))
+                if served.no_length:
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(data)))
                 self.send_header("ETag", served.etag)
+                for name, value in served.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Accept-Ranges", "bytes")
                 if status == 206:
                     self.send_header("Content-Range", served.wrong_range or f"bytes {start}-{start + len(data) - 1}/{len(served.data)}")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from httpserver import FileServer
-from labkit.data.archives import MultiPartFile, RemoteParts, UnsafeArchive, human_size, open_parts, safe_extract
+from labkit.data.archives import MultiPartFile, UnsafeArchive, human_size, open_parts, safe_extract
+from labkit.data.http import PermanentError, RemoteParts
 
 
 def make_zip(path: Path, members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> Path:
@@ -244,7 +245,7 @@ def test_remote_parts_over_http_range(tmp_path):
             assert zf.read("dev/aac/id00007/v/00001.m4a") == members["dev/aac/id00007/v/00001.m4a"]
         assert remote.bytes_fetched < len(whole) / 2
         server.files["/partab"].ignore_range = True
-        with pytest.raises(ValueError, match="does not serve byte ranges"):
+        with pytest.raises(PermanentError, match="does not serve byte ranges"):
             remote.read_at(7001, 7100)
 
 
@@ -252,13 +253,13 @@ def test_remote_parts_retry_like_downloads(tmp_path):
     whole = os.urandom(10_000)
     with FileServer() as server:
         url = server.add("/whole", whole, errors=[429, 503])  # rate limit, then a server hiccup: both worth a retry
-        remote = RemoteParts([url], sizes=[len(whole)], retries=2, backoff=0.01)
+        remote = RemoteParts([url], sizes=[len(whole)], retries=2, backoff=0.01, rate_limit_wait=0.01)
         assert remote.read_at(100, 200) == whole[100:200] and remote.requests == 1
         server.files["/whole"].errors = [429, 429, 429]
         with pytest.raises(OSError, match="not received after 3 tries"):
             remote.read_at(0, 10)
         server.files["/whole"].errors = [403]
-        with pytest.raises(ValueError, match="HTTP 403"):  # not worth a retry
+        with pytest.raises(PermanentError, match="HTTP 403"):  # not worth a retry
             remote.read_at(0, 10)
 
 
@@ -269,3 +270,26 @@ def test_split_tar_gz_extracts_from_one_virtual_file(tmp_path):
         safe_extract(f, tmp_path / "out", kind="tar", progress=False)
     for name, payload in data.items():
         assert (tmp_path / "out" / name).read_bytes() == payload
+
+
+def test_many_small_members_that_add_up_to_a_bomb_are_refused(tmp_path):
+    members = {f"z/{i:03d}.bin": bytes(1 << 20) for i in range(400)}  # 400 x 1 MiB of zeros: ~0.45 MB zipped
+    archive = make_zip(tmp_path / "bomb.zip", members)
+    assert archive.stat().st_size < 500_000
+    with pytest.raises(UnsafeArchive, match=r"zip inflates \d+x \(419430400 bytes from \d+\) > 200 \(zip bomb\?\)"):
+        safe_extract(archive, tmp_path / "out", progress=False)
+    assert not any((tmp_path / "out").iterdir())
+
+
+def test_a_name_longer_than_file_systems_allow_is_refused_clearly(tmp_path):
+    archive = make_zip(tmp_path / "long.zip", {"ok.txt": b"x", "d/" + "n" * 300 + ".txt": b"y"})
+    with pytest.raises(UnsafeArchive, match="a name of 304 bytes; file systems allow 255"):
+        safe_extract(archive, tmp_path / "out", progress=False)
+    assert not any((tmp_path / "out").iterdir())
+
+
+def test_a_file_and_a_folder_of_the_same_name_are_refused_clearly(tmp_path):
+    archive = make_zip(tmp_path / "clash.zip", {"a/b": b"file", "a/b/c.txt": b"inside a folder b"})
+    with pytest.raises(UnsafeArchive, match="member 'a/b': a file, but other members need a folder a/b/ of the same name"):
+        safe_extract(archive, tmp_path / "out", progress=False)
+    assert not any((tmp_path / "out").iterdir())

@@ -14,12 +14,9 @@ from torch.utils.data import DataLoader
 
 from labkit.data.dataset import (
     Augment,
-    EvalUtterances,
     TrainCrops,
     balanced_batches,
     build_augment,
-    collate_eval,
-    length_batches,
     load_folder,
 )
 from labkit.data.packed import PackedAudio, pack, pack_audio
@@ -189,23 +186,6 @@ def test_augment_runs_on_the_batch_device():
     wav = torch.rand(4, 8000, device=device) - 0.5
     out = Augment(noise_prob=1.0, reverb_prob=1.0)(wav)
     assert out.device == wav.device and out.shape == wav.shape and out.abs().max() <= 1.0
-
-
-def test_eval_utterances_full_or_capped_and_length_batches(corpus):
-    ordered = length_batches(corpus["frames"].to_numpy(), 4)
-    assert [len(b) for b in ordered] == [4, 4, 2]
-    frames = corpus["frames"].to_numpy()
-    flat = [i for b in ordered for i in b]
-    assert sorted(flat) == list(range(len(corpus))) and (np.diff(frames[flat]) <= 0).all()
-    full = EvalUtterances(corpus)
-    utts, wavs, lengths = collate_eval([full[i] for i in ordered[-1]])
-    assert utts == [corpus["utt"][i] for i in ordered[-1]]
-    assert lengths.tolist() == frames[ordered[-1]].tolist() and wavs.shape == (2, frames[ordered[-1]].max())
-    for row, i in enumerate(ordered[-1]):
-        assert np.array_equal(wavs[row, : lengths[row]].numpy(), full_audio(corpus["path"][i]))
-        assert (wavs[row, lengths[row] :] == 0).all()
-    capped = EvalUtterances(corpus, max_seconds=1.0)
-    assert [len(capped[i][1]) for i in range(len(corpus))] == np.minimum(frames, 16000).tolist()
 
 
 def test_build_augment_from_the_data_config(tmp_path):

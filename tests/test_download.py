@@ -31,7 +31,7 @@ from labkit.data.registry import AssetFile, load_registry, redact
 
 DATA = bytes(range(256)) * 1200  # 307,200 bytes
 EXPECTED = AssetFile("blob.bin", len(DATA), hashlib.md5(DATA).hexdigest(), hashlib.sha256(DATA).hexdigest())
-FAST = dict(timeout=2.0, retries=2, backoff=0.01, progress=False, sources=("http", "kaist", "hf"))
+FAST = dict(timeout=2.0, retries=2, backoff=0.01, rate_limit_wait=0.01, progress=False, sources=("http", "kaist", "hf"))
 QUOTA_PAGE = b"""<html><head><title>Google Drive - Quota exceeded</title></head><body>
 <p class="uc-error-caption">Sorry, you can't view or download this file at this time.</p>
 <p class="uc-error-subcaption">Too many users have viewed or downloaded this file recently. Please try accessing
@@ -103,7 +103,7 @@ def test_206_with_a_wrong_content_range_restarts_the_file(server, tmp_path, wron
 def test_416_for_a_part_longer_than_the_file_restarts_it(server, tmp_path):
     url = server.add("/blob.bin", DATA, drop_after=100_000)
     registry = registry_for(tmp_path, [url])
-    with pytest.raises(DownloadError, match="partial file blob.bin.part is kept"):
+    with pytest.raises(DownloadError, match=r"partial file blob.bin.part \(100000 bytes\) is kept"):
         fetch("test_asset", tmp_path / "d", FetchOptions(**{**FAST, "retries": 0}), registry=registry)
     with open(tmp_path / "d" / "blob.bin.part", "ab") as part:
         part.write(bytes(300_000))  # now 400,000 bytes: longer than the file
@@ -142,10 +142,10 @@ def test_corrupt_source_is_deleted_and_the_next_source_used(server, tmp_path):
 
 def test_no_unverified_final_file_when_every_source_is_corrupt(server, tmp_path):
     urls = [server.add("/a/blob.bin", DATA, corrupt=True), server.add("/b/blob.bin", DATA, corrupt=True)]
-    with pytest.raises(DownloadError, match="failed verification") as error:
+    with pytest.raises(DownloadError, match="does not match the registry") as error:
         fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, urls))
     assert "/a/blob.bin" in str(error.value) and "/b/blob.bin" in str(error.value)
-    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["blob.bin.mismatch", "blob.bin.mismatch.json"]
 
 
 def test_rate_limit_and_server_errors_are_retried(server, tmp_path):
@@ -365,7 +365,97 @@ def test_gdown_5_signature_and_verification(tmp_path, monkeypatch, payload):
     if payload == DATA:
         assert drive_download("1AbC", tmp_path / "blob.bin", EXPECTED).read_bytes() == DATA
     else:
-        with pytest.raises(DownloadError, match="failed verification"):
+        with pytest.raises(DownloadError, match="does not match the registry"):
             drive_download("1AbC", tmp_path / "blob.bin", EXPECTED)
-        assert list(tmp_path.iterdir()) == []  # the staging file is deleted
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["blob.bin.mismatch", "blob.bin.mismatch.json"]  # set aside
     assert calls == [{"id": "1AbC", "resume": True}]
+
+
+# ---------------------------------------------------------------- failures that cost nothing twice (issues 12 and 15)
+
+
+def test_a_mismatching_file_is_set_aside_and_its_source_not_asked_again(server, tmp_path):
+    bad = server.add("/bad/blob.bin", DATA, corrupt=True)
+    registry = registry_for(tmp_path, [bad])
+    wrong = bytearray(DATA)
+    wrong[len(DATA) // 2] ^= 0xFF
+    with pytest.raises(DownloadError, match=f"set aside as blob.bin.mismatch \\(sha256 {hashlib.sha256(wrong).hexdigest()}\\)"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
+    assert (tmp_path / "d" / "blob.bin.mismatch").read_bytes() == wrong and not (tmp_path / "d" / "blob.bin").exists()
+    with pytest.raises(DownloadError, match="did not match on an earlier run"):  # the rerun asks nobody
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry)
+    assert len(server.gets("/bad/blob.bin")) == 1
+    good = server.add("/good/blob.bin", DATA)  # a second source is still tried
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [bad, good]))
+    assert (tmp_path / "d" / "blob.bin").read_bytes() == DATA and len(server.gets("/bad/blob.bin")) == 1
+
+
+def test_a_size_other_than_the_registrys_is_not_downloaded(server, tmp_path):
+    url = server.add("/blob.bin", DATA + b"extra")
+    with pytest.raises(DownloadError, match=f"announces {len(DATA) + 5} bytes for blob.bin, expected {len(DATA)}: not downloaded"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == []  # nothing streamed to disk
+
+
+def test_a_server_that_keeps_sending_is_cut_at_the_stated_size(server, tmp_path):
+    url = server.add("/blob.bin", DATA * 10, no_length=True)  # no Content-Length: only the cap stops it
+    with pytest.raises(DownloadError, match=f"more than the {len(DATA)} bytes expected; stopped and deleted"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == []
+
+
+def test_a_file_of_unknown_size_is_capped_too(server, tmp_path):
+    from labkit.data.download import http_download
+
+    url = server.add("/blob.bin", DATA, no_length=True)
+    with pytest.raises(DownloadError, match="more than the 100000 bytes expected"):
+        http_download(url, tmp_path / "blob.bin", AssetFile("blob.bin"), retries=0, progress=False, limit=100_000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dns_failure_fails_at_once_with_the_host(tmp_path):
+    registry = registry_for(tmp_path, ["http://no-such-host.invalid/{file}"])
+    patient = FetchOptions(**{**FAST, "retries": 5, "backoff": 3600.0})  # a retry would wait an hour
+    with pytest.raises(DownloadError, match=r"cannot resolve no-such-host.invalid \(DNS\): check the internet connection"):
+        fetch("test_asset", tmp_path / "d", patient, registry=registry)
+
+
+def test_refused_connection_fails_at_once_with_the_host(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    registry = registry_for(tmp_path, [f"http://127.0.0.1:{port}/{{file}}"])
+    patient = FetchOptions(**{**FAST, "retries": 5, "backoff": 3600.0})
+    with pytest.raises(DownloadError, match=f"127.0.0.1:{port} refused the connection"):
+        fetch("test_asset", tmp_path / "d", patient, registry=registry)
+
+
+def test_404_names_the_host_and_what_to_do(server, tmp_path):
+    registry = registry_for(tmp_path, [server.url("/gone/{file}")])
+    with pytest.raises(DownloadError, match="127.0.0.1:.*HTTP 404, no file at .*/gone/blob.bin; the registry's path or revision"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**{**FAST, "backoff": 3600.0}), registry=registry)
+    assert len(server.gets("/gone/blob.bin")) == 1
+
+
+def test_429_waits_as_long_as_retry_after_says(server, tmp_path):
+    url = server.add("/blob.bin", DATA, errors=[429], retry_after="1")
+    fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))  # rate_limit_wait 0.01
+    first, second = server.times
+    assert second - first >= 1.0 and (tmp_path / "d" / "blob.bin").read_bytes() == DATA
+
+
+def test_no_partial_file_is_claimed_when_there_is_none(server, tmp_path):
+    url = server.add("/blob.bin", DATA, errors=[503, 503, 503])
+    with pytest.raises(DownloadError, match="gave up after 3 tries .*; nothing was kept"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=registry_for(tmp_path, [url]))
+
+
+def test_disk_check_counts_the_approximate_size_when_some_sizes_are_missing(server, tmp_path):
+    entry = {"test_asset": {"files": [{"name": "a.bin", "size": 100}, {"name": "b.bin", "size": None}],
+                            "sources": [{"http": server.url("/{file}")}], "approx_bytes": 10**18}}  # an exabyte
+    (tmp_path / "assets.yaml").write_text(json.dumps(entry))
+    with pytest.raises(NotEnoughSpace, match="needs 1e\\+03 PB|needs 1000000 TB|needs"):
+        fetch("test_asset", tmp_path / "d", FetchOptions(**FAST), registry=load_registry(tmp_path / "assets.yaml"))
+    assert server.log == []

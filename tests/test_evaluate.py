@@ -11,6 +11,7 @@ import torch
 from labkit import models, pretrained
 from labkit.config import ModelConfig, load_config
 from labkit.evaluate import evaluate, results_table, score_trials, trial_manifest
+from labkit.files import sha256_file
 from labkit.metrics import eer, min_dcf
 from labkit.trials import Trials, read_scores, read_trials
 
@@ -57,7 +58,7 @@ def test_missing_trial_utterances_are_named(tiny_corpus):
 
 
 def test_pretrained_file_matches_its_sha256_and_records():
-    assert pretrained.sha256(pretrained.CHECKPOINT) == (pretrained.FOLDER / "model.pt.sha256").read_text().split()[0]
+    assert sha256_file(pretrained.CHECKPOINT) == (pretrained.FOLDER / "model.pt.sha256").read_text().split()[0]
     assert pretrained.CHECKPOINT.stat().st_size <= 5 * 2**20
     assert (pretrained.FOLDER / "history.csv").read_text().count("\n") > 10
     trained_with = load_config(pretrained.FOLDER / "config.yaml")

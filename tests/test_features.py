@@ -35,12 +35,12 @@ def test_kaldi_fbank_matches_torchaudio(reference, window, key):
     module = frontend(**{**WESPEAKER, "window": window, "normalize": "none"})
     ours = features(module, reference["wav"]).T  # WeSpeaker stores (frames, mels)
     assert ours.shape == reference[key].shape == (298, 80)
-    assert np.abs(ours - reference[key]).max() <= 1e-3
+    assert np.abs(ours - reference[key]).max() <= 2e-4
 
 
 def test_kaldi_fbank_with_cmn_matches_wespeaker(reference):
     ours = features(frontend(**WESPEAKER), reference["wav"]).T
-    assert np.abs(ours - reference["ws_fbank_cmn"]).max() <= 1e-3
+    assert np.abs(ours - reference["ws_fbank_cmn"]).max() <= 2e-4
     assert np.abs(ours.mean(axis=0)).max() < 1e-4  # every mel bin has zero mean over time
 
 
@@ -57,7 +57,7 @@ def test_mel_spectrogram_matches_voxceleb_trainer(reference, options, name):
     module = frontend(**options)
     wav = torch.from_numpy(reference["wav"])[None]
     if options["preemphasis"]:
-        wav = pre_emphasis(wav, 0.97, mirror_first=True)
+        wav = pre_emphasis(wav, 0.97)
         assert np.abs(wav[0].numpy() - reference[f"{name}_preemph_wav"]).max() <= 1e-6
     power = mel_spectrogram(wav, module.window, module.mel_banks)[0].numpy()
     expected = reference[f"{name}_melpower"]
@@ -71,7 +71,7 @@ def test_mel_spectrogram_matches_voxceleb_trainer(reference, options, name):
     (WESPEAKER, lambda n: 1 + (n - 400) // 160),
     (SE34V2, lambda n: 1 + n // 160),
 ])
-@pytest.mark.parametrize("samples", [400, 17600, 48000, 116800, 116801])  # one frame, 1.1 s, 3 s, 7.3 s, 7.3 s + 1
+@pytest.mark.parametrize("samples", [400, 16120, 17600, 48000, 116800, 116801])  # one frame, 1 s + 120, 1.1 s, 3 s, 7.3 s, + 1
 def test_frame_counts(options, frames_for, samples):
     module = frontend(**options)
     feats, frame_lengths = module(torch.randn(2, samples) * 0.1, torch.tensor([samples, samples]))
@@ -136,14 +136,14 @@ def test_functions_work_without_the_module(reference):
 def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="batch"):
         frontend(**WESPEAKER)(torch.zeros(16000))
-    with pytest.raises(ValueError, match="shorter than one 400-sample frame"):
+    with pytest.raises(ValueError, match="399 samples is shorter than the 400 samples the fbank front-end needs"):
         frontend(**WESPEAKER)(torch.zeros(1, 399))
-    with pytest.raises(ValueError, match="too short to mirror 256 samples"):
+    with pytest.raises(ValueError, match="256 samples is shorter than the 257 samples the melspec front-end needs"):
         frontend(**SE34V2)(torch.zeros(1, 256))
     # a short row inside a padded batch is refused too, rather than giving NaN embeddings
-    with pytest.raises(ValueError, match="399 samples is shorter than one 400-sample frame"):
+    with pytest.raises(ValueError, match="399 samples is shorter than the 400 samples the fbank"):
         frontend(**WESPEAKER)(torch.zeros(2, 16000), torch.tensor([16000, 399]))
-    with pytest.raises(ValueError, match="200 samples is too short to mirror"):
+    with pytest.raises(ValueError, match="200 samples is shorter than the 257 samples"):
         frontend(**SE34V2)(torch.zeros(2, 16000), torch.tensor([200, 16000]))
     with pytest.raises(ValueError, match="front-end kind"):
         frontend(kind="mfcc")

@@ -104,6 +104,25 @@ def test_notebook_is_in_one_language_and_sets_it(session, lang):
     assert heading in notebook[0].source
 
 
+def _code_shape(source: str) -> str:
+    """A code cell's syntax tree with every text left out: what runs, whatever the language of its strings."""
+    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.startswith("%")))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node.value = ""
+    return ast.dump(ast.parse(ast.unparse(tree).replace("f''", "''")))
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_both_languages_run_the_same_code(session):
+    spanish, english = cells(session, "es"), cells(session, "en")
+    assert [c.cell_type for c in spanish] == [c.cell_type for c in english]
+    for es, en in zip(spanish, english):
+        if es.cell_type == "code":
+            assert _code_shape(es.source.replace('LANGUAGE = "es"', 'LANGUAGE = "en"')) == _code_shape(en.source), (
+                f"session {session}: this cell does different things in Spanish and English:\n{es.source}\n---\n{en.source}")
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("session", SESSIONS)
 def test_every_question_of_the_session_has_its_text_and_an_answer_cell(session, lang):

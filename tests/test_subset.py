@@ -7,13 +7,13 @@ import io
 import zipfile
 from pathlib import Path
 
-import av
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
 
 from httpserver import FileServer
+from mirror import encode_m4a
 from labkit.data.subset import choose_subset, coalesce, extract_subset, member_key, read_subset_list
 
 RATE = 16000
@@ -22,18 +22,7 @@ SPEAKERS, VIDEOS, UTTS = 6, 2, 5  # 60 utterances
 
 def m4a(freq: float, seconds: float = 1.0) -> bytes:
     """A real AAC-in-mp4 file holding a sine tone, encoded with PyAV."""
-    buf = io.BytesIO()
-    x = (0.3 * np.sin(2 * np.pi * freq * np.arange(int(seconds * RATE)) / RATE)).astype(np.float32)
-    with av.open(buf, "w", format="mp4") as container:
-        stream = container.add_stream("aac", rate=RATE, layout="mono")
-        for i in range(0, len(x), 1024):
-            frame = av.AudioFrame.from_ndarray(x[None, i : i + 1024], format="fltp", layout="mono")
-            frame.sample_rate = RATE
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buf.getvalue()
+    return encode_m4a(0.3 * np.sin(2 * np.pi * freq * np.arange(int(seconds * RATE)) / RATE), RATE)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +55,7 @@ def test_remote_subset_reads_under_20_percent_and_converts(vox2_like, tmp_path):
     chosen = sorted(tones)[::10]  # 10% of the utterances, spread over the archive
     with FileServer() as server:
         urls = [server.add(f"/vox2_dev_aac_parta{chr(97 + i)}", part) for i, part in enumerate(split(whole, 3))]
-        summary = extract_subset(urls, tmp_path / "vox2", chosen, progress=False)
+        summary = extract_subset(urls, tmp_path / "vox2", chosen, progress=False, max_gap=0)  # no gap merged: exact ranges
         sent = sum(server.sent.values())
     assert sent == summary["bytes_fetched"] and sent < 0.2 * len(whole), (sent, len(whole))
     assert summary["utterances"] == len(chosen) == 6
@@ -185,8 +174,9 @@ def test_seeded_choice_by_hours_and_speakers():
 def test_published_lists(fixtures_dir, tmp_path):
     path = fixtures_dir / "voxceleb" / "subsets" / "tiny_few_utterance_list.csv"
     keys = read_subset_list(path)
-    assert len(keys) == 49_999 and len({k.split("/")[0] for k in keys}) == 100
-    assert len(read_subset_list(path, sets=("train",))) == 49_400
+    assert len(keys) == 49_400 and len({k.split("/")[0] for k in keys}) == 100  # train rows by default
+    val = read_subset_list(path, sets=("val",))
+    assert len(val) == 599 and not set(val) & set(keys)
     bad = tmp_path / "bad.csv"
     bad.write_text("utterance_key;shard_dix;set_name\nid00001/abc/00001;0;train\nid00001;0\n")
     with pytest.raises(ValueError, match=f"{bad}:3: expected"):
@@ -222,7 +212,8 @@ def test_lab_pack_round_trip_through_the_registry(vox2_like, tmp_path):
     checkpoint = tmp_path / "resnet34.pt"
     checkpoint.write_bytes(rng.bytes(5000))
 
-    text = pack(tmp_path / "pack", vox1, trials, tmp_path / "subset", checkpoint, hf_repo="course/labpack", progress=False)
+    text = pack(tmp_path / "pack", vox1, trials, tmp_path / "subset", checkpoint, hf_repo="course/labpack",
+                hf_revision="0123456789abcdef0123456789abcdef01234567", progress=False)
     entries = __import__("yaml").safe_load(text)
     with zipfile.ZipFile(tmp_path / "pack" / "labpack_vox2_subset.zip") as zf:
         names = sorted(n.split("/", 1)[1] for n in zf.namelist())
@@ -285,7 +276,7 @@ def test_prepare_subset_from_a_parts_folder_and_a_list_file(vox2_like, tmp_path,
     summary = prepare_subset(tmp_path / "out", list_file=str(listing), sets=["train"], parts_dir=str(tmp_path), progress=False)
     assert summary["utterances"] == 2
     assert sorted(p.stem for p in (tmp_path / "out" / "wav").rglob("*.wav")) == sorted(k.split("/")[-1] for k in chosen[::2])
-    prepare_subset(tmp_path / "both", list_file=str(listing), parts_dir=str(tmp_path), progress=False)
+    prepare_subset(tmp_path / "both", list_file=str(listing), sets=["train", "val"], parts_dir=str(tmp_path), progress=False)
     speaker = chosen[0].split("/")[0]
     assert (tmp_path / "both" / "meta" / "train_list.txt").read_text().splitlines() == [f"{speaker} {k}.wav" for k in chosen[::2]]
     assert (tmp_path / "both" / "meta" / "val_list.txt").read_text().splitlines() == [f"{speaker} {k}.wav" for k in chosen[1::2]]
@@ -295,3 +286,28 @@ def test_prepare_subset_from_a_parts_folder_and_a_list_file(vox2_like, tmp_path,
     monkeypatch.delenv("LABKIT_KAIST_KEY", raising=False)
     with pytest.raises(ValueError, match="KAIST mirror needs your key"):
         prepare_subset(tmp_path / "out3", list_file=str(listing), source="kaist", progress=False)
+
+
+def test_pack_leaves_out_download_bookkeeping(tmp_path):
+    from labkit.data.labpack import build_pack
+
+    for folder in ("vox1/wav/id10270/v", "subset/wav/id00001/v", "subset/meta"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "vox1/wav/id10270/v/00001.wav").write_bytes(b"wav")
+    (tmp_path / "subset/wav/id00001/v/00001.wav").write_bytes(b"wav")
+    (tmp_path / "trials.txt").write_text("1 a b\n")
+    model = tmp_path / "wespeaker_resnet34"
+    (model / ".hf" / "sub").mkdir(parents=True)
+    for name in ("avg_model.pt", "config.yaml", "avg_model.pt.verified", "config.yaml.part.json", "avg_model.pt.part",
+                 "x.gdown", "y.mismatch", "y.mismatch.json", ".hf/sub/avg_model.pt.metadata"):
+        (model / name).write_text(name)
+    build_pack(tmp_path / "pack", tmp_path / "vox1", tmp_path / "trials.txt", tmp_path / "subset", model, progress=False)
+    with zipfile.ZipFile(tmp_path / "pack" / "labpack_model.zip") as zf:
+        assert sorted(zf.namelist()) == [f"checkpoints/wespeaker_resnet34/{n}" for n in ("MANIFEST.tsv", "avg_model.pt", "config.yaml")]
+
+
+def test_conversion_estimate_for_tiny_few():
+    from labkit.data.subset import CONVERT_RATE, conversion_estimate
+
+    line = conversion_estimate(112.8 * 3600)  # tiny_few's train rows
+    assert line.startswith("converting 112.8 h of audio: about 28 min at 240 s of audio per second") and CONVERT_RATE == 240

@@ -14,7 +14,7 @@ import soundfile as sf
 
 from labkit.data import voxceleb
 from labkit.data.synthetic import make_corpus
-from labkit.data.voxceleb import BadAudioError, read_train_list, scan, split_speakers, subset
+from labkit.data.voxceleb import BadAudioError, read_train_list, scan
 
 
 def tone(seconds: float, rate: int = 16000, channels: int = 1) -> np.ndarray:
@@ -145,37 +145,3 @@ def test_train_list_errors_name_file_and_line(tiny, tmp_path):
     bad.write_text("id00001 id00001/nothere0000/00001.wav\n")
     with pytest.raises(FileNotFoundError, match="1 listed utterance"):
         read_train_list(bad, tiny)
-
-
-def make_manifest(speakers: int = 10, per_speaker: int = 6) -> pd.DataFrame:
-    rows = [
-        {"utt": f"id{s:05d}/vid/{u:05d}.wav", "speaker": f"id{s:05d}", "session": "vid", "path": "", "duration": 1.0 + u, "sample_rate": 16000, "frames": 0}
-        for s in range(speakers)
-        for u in range(per_speaker)
-    ]
-    return pd.DataFrame(rows)
-
-
-def test_split_speakers_is_disjoint_and_deterministic():
-    manifest = make_manifest()
-    kept, held = split_speakers(manifest, 0.3, seed=1)
-    assert held["speaker"].nunique() == 3 and kept["speaker"].nunique() == 7
-    assert not set(kept["speaker"]) & set(held["speaker"]) and len(kept) + len(held) == len(manifest)
-    assert split_speakers(manifest, 3, seed=1)[1].equals(held)
-    assert not split_speakers(manifest, 3, seed=2)[1].equals(held)
-    with pytest.raises(ValueError, match="cannot hold out"):
-        split_speakers(manifest, 10)
-
-
-def test_subsets_by_speakers_and_hours():
-    manifest = make_manifest()
-    five = subset(manifest, speakers=5, seed=0)
-    assert five["speaker"].nunique() == 5 and len(five) == 30
-    assert subset(manifest, speakers=5, seed=0).equals(five)
-    small = subset(manifest, hours=40 / 3600, seed=0)  # 40 s of 1..6-s utterances
-    assert small["duration"].sum() <= 40 and small["duration"].sum() > 40 - 6
-    assert small["speaker"].nunique() >= 6  # round-robin: many speakers before many utterances each
-    both = subset(manifest, speakers=2, hours=10 / 3600, seed=0)
-    assert set(both["speaker"]) <= set(subset(manifest, speakers=2, seed=0)["speaker"]) and both["duration"].sum() <= 10
-    with pytest.raises(ValueError, match="11 speakers"):
-        subset(manifest, speakers=11)

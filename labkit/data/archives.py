@@ -1,4 +1,4 @@
-"""Safe extraction of zip and tar archives, split parts read as one file, remote zips over HTTP Range.
+"""Safe extraction of zip and tar archives, and split parts read as one file.
 
 ``safe_extract`` checks every member before writing anything: no absolute paths, no ``..``,
 no links that leave the target, no device files, no member that inflates more than
@@ -7,45 +7,39 @@ are made last). Each member is written to a temporary name and renamed, so an in
 extraction resumes where it stopped (finished members are skipped).
 
 ``open_parts`` reads ``vox2_dev_aac_parta{a..h}`` as one seekable zip (no 77 GB ``cat`` copy);
-``RemoteParts`` does the same over HTTP Range requests, counting the bytes it fetches. Both
-downloads and remote parts retry with ``attempts`` / ``is_transient`` below.
+``labkit.data.http.RemoteParts`` does the same over HTTP Range requests.
 """
 
 from __future__ import annotations
 
 import bisect
-import http.client
 import io
 import os
 import re
 import shutil
-import socket
 import stat
 import tarfile
-import threading
-import time
-import urllib.error
-import urllib.request
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
-from labkit.data.registry import redact
+from labkit.errors import LabkitError
 from labkit.files import atomic_path
 
 MAX_RATIO = 200  # refuse members that inflate more than this (VoxCeleb wav/m4a stay below 2)
 MAX_LINK_BYTES = 4096  # a zip symlink stores its target as data: longer is not a path (PATH_MAX)
+MAX_NAME_BYTES = 255  # longest file or folder name on ext4, NTFS, APFS and Drive's FUSE mount
+SMALL_ARCHIVE = 1 << 20  # an archive that inflates to less than this cannot fill a disk, whatever its ratio
 
 
-class UnsafeArchive(ValueError):
+class UnsafeArchive(LabkitError, ValueError):
     """An archive member that would write outside the target, or a likely zip bomb."""
 
 
-class NotEnoughSpace(RuntimeError):
+class NotEnoughSpace(LabkitError, RuntimeError):
     """The destination disk cannot hold what is about to be written."""
 
 
@@ -68,38 +62,6 @@ def ensure_free_space(folder: str | Path, needed: int, what: str, margin: float 
             f"not enough disk space for {what} in {folder}: needs {human_size(needed)} "
             f"(+5%), {human_size(free)} free. Free some space or choose another destination."
         )
-
-
-# ---------------------------------------------------------------- HTTP requests (downloads and remote parts)
-
-
-def http_open(url: str, headers: dict[str, str] | None = None, timeout: float = 60.0, method: str = "GET"):
-    """``urlopen`` with labkit's User-Agent; the caller closes the response."""
-    request = urllib.request.Request(url, method=method, headers={"User-Agent": "labkit", **(headers or {})})
-    return urllib.request.urlopen(request, timeout=timeout)
-
-
-def attempts(retries: int, backoff: float) -> Iterator[int]:
-    """0, 1, ..., ``retries``, sleeping ``backoff * 2**(n-1)`` seconds before try n (bounded exponential backoff)."""
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
-        yield attempt
-
-
-def is_transient(error: BaseException) -> bool:
-    """Worth another try: a dropped or stalled connection, or HTTP 408 / 429 (rate limit) / 5xx."""
-    if isinstance(error, urllib.error.HTTPError):
-        return error.code in (408, 429) or error.code >= 500
-    return isinstance(error, (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError))
-
-
-def content_range(header: str | None) -> tuple[int, int, int | None] | None:
-    """``Content-Range: bytes START-END/TOTAL`` as (start, end, total or None for ``*``); None if malformed."""
-    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", (header or "").strip())
-    if not match:
-        return None
-    return int(match[1]), int(match[2]), None if match[3] == "*" else int(match[3])
 
 
 # ---------------------------------------------------------------- several parts as one file
@@ -168,76 +130,6 @@ class MultiPartFile(ConcatFile):
         super().close()
 
 
-class RemoteParts(ConcatFile):
-    """Remote split parts read with HTTP Range requests; ``prefetch`` loads whole byte ranges at once.
-
-    ``bytes_fetched`` and ``requests`` count the traffic, so a caller can check what a subset cost.
-    """
-
-    def __init__(self, urls: Sequence[str], sizes: Sequence[int] | None = None, timeout: float = 60.0,
-                 retries: int = 3, backoff: float = 0.5, readahead: int = 1 << 16, connections: int = 8):
-        self.urls, self.timeout, self.retries, self.backoff, self.readahead = list(urls), timeout, retries, backoff, readahead
-        self.shown = [redact(u) for u in self.urls]  # URLs for messages: a KAIST key never appears
-        self.connections = connections  # parallel range requests in prefetch: latency, not bandwidth, limits many small ranges
-        self.bytes_fetched = self.requests = 0
-        self.lock = threading.Lock()
-        self.cached_starts: list[int] = []  # start offsets of the prefetched ranges, sorted ...
-        self.cached_blocks: list[bytes] = []  # ... and their bytes
-        super().__init__(list(sizes) if sizes else [self._remote_size(i) for i in range(len(self.urls))])
-
-    def _remote_size(self, index: int) -> int:
-        try:
-            with http_open(self.urls[index], timeout=self.timeout, method="HEAD") as response:
-                return int(response.headers["Content-Length"])
-        except urllib.error.HTTPError as error:
-            raise ValueError(f"{self.shown[index]}: HTTP {error.code} {error.reason}") from None
-
-    def _read_part(self, index: int, offset: int, n: int) -> bytes:
-        url, shown, last = self.urls[index], self.shown[index], offset + n - 1
-        for _ in attempts(self.retries, self.backoff):
-            try:
-                with http_open(url, {"Range": f"bytes={offset}-{last}"}, self.timeout) as response:
-                    got = content_range(response.headers.get("Content-Range"))
-                    if response.status != 206 or got is None or got[:2] != (offset, last):
-                        raise ValueError(f"{shown} does not serve byte ranges (status {response.status}); "
-                                         "download the parts instead (labkit download voxceleb2_dev)")
-                    data = response.read()
-                    with self.lock:
-                        self.requests += 1
-                        self.bytes_fetched += len(data)
-                    if len(data) == n:
-                        return data
-            except urllib.error.HTTPError as error:
-                if not is_transient(error):
-                    raise ValueError(f"{shown}: HTTP {error.code} {error.reason}") from None  # from None: the URL holds the key
-            except (OSError, http.client.HTTPException) as error:
-                if not is_transient(error):
-                    raise
-        raise OSError(f"{shown}: bytes {offset}-{last} not received after {self.retries + 1} tries")
-
-    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
-        """Replace the cache with these ``[start, end)`` ranges: one request each (per part), several at once."""
-        ranges = sorted(ranges)
-        with ThreadPoolExecutor(self.connections) as pool:
-            self.cached_blocks = list(pool.map(lambda r: self.read_at(*r), ranges))
-        self.cached_starts = [start for start, _ in ranges]
-
-    def readinto(self, buffer) -> int:
-        index = bisect.bisect_right(self.cached_starts, self.pos) - 1  # the cached range starting at or before pos
-        if index < 0 or self.pos >= self.cached_starts[index] + len(self.cached_blocks[index]):  # not cached: fetch a little ahead
-            end = min(self.pos + max(len(buffer), self.readahead), self.size)
-            if end <= self.pos:
-                return 0
-            index = bisect.bisect_right(self.cached_starts, self.pos)
-            self.cached_starts.insert(index, self.pos)
-            self.cached_blocks.insert(index, self.read_at(self.pos, end))
-        offset = self.pos - self.cached_starts[index]
-        piece = self.cached_blocks[index][offset : offset + len(buffer)]
-        buffer[: len(piece)] = piece
-        self.pos += len(piece)
-        return len(piece)
-
-
 def open_parts(paths: Sequence[str | Path]) -> BinaryIO:
     """One seekable binary file over one or more local parts."""
     return io.BufferedReader(MultiPartFile(paths), buffer_size=1 << 20)
@@ -253,6 +145,10 @@ def _member_path(target: Path, name: str) -> Path:
         raise UnsafeArchive(f"member {name!r}: absolute path")
     if ".." in parts:
         raise UnsafeArchive(f"member {name!r}: '..' would leave the target folder")
+    too_long = next((p for p in parts if len(os.fsencode(p)) > MAX_NAME_BYTES), None)
+    if too_long is not None:
+        raise UnsafeArchive(f"member {name[:80]!r}...: a name of {len(os.fsencode(too_long))} bytes; "
+                            f"file systems allow {MAX_NAME_BYTES} per folder or file name")
     path = target.joinpath(*[p for p in parts if p not in ("", ".")])
     if not path.resolve().is_relative_to(target.resolve()):
         raise UnsafeArchive(f"member {name!r}: resolves outside {target}")
@@ -336,11 +232,30 @@ def _zip_plan(zf: zipfile.ZipFile, target: Path, max_ratio: float) -> list[_Memb
             plan.append(_Member(info, path, "dir"))
         else:
             ratio = info.file_size / max(info.compress_size, 1)
-            if ratio > max_ratio and info.file_size > 1 << 20:  # small members cannot fill a disk
+            if ratio > max_ratio and info.file_size > SMALL_ARCHIVE:
                 raise UnsafeArchive(f"member {info.filename!r}: compression ratio {ratio:.0f} > {max_ratio} (zip bomb?)")
             plan.append(_Member(info, path, "file", info.file_size))
+    _refuse_bomb(plan, sum(i.compress_size for i in zf.infolist()), max_ratio, "zip")
     _refuse_paths_through_links(plan, target)
+    _refuse_file_folder_clash(plan, target)
     return plan
+
+
+def _refuse_bomb(plan: list[_Member], stored: int, max_ratio: float, kind: str) -> None:
+    """The whole archive may not inflate more than ``max_ratio`` times (many small members add up too)."""
+    total = sum(m.size for m in plan)
+    if total > max_ratio * max(stored, 1) and total > SMALL_ARCHIVE:
+        raise UnsafeArchive(f"{kind} inflates {total / max(stored, 1):.0f}x ({total} bytes from {stored}) > {max_ratio} "
+                            f"({kind} bomb?)")
+
+
+def _refuse_file_folder_clash(plan: list[_Member], target: Path) -> None:
+    """No member may be a file (or link) where another member needs a folder of the same name."""
+    folders = {parent for m in plan for parent in m.path.parents}
+    clash = next((m for m in plan if m.kind != "dir" and m.path in folders), None)
+    if clash is not None:
+        raise UnsafeArchive(f"member {clash.name!r}: a file, but other members need a folder "
+                            f"{clash.path.relative_to(target).as_posix()}/ of the same name")
 
 
 def _tar_plan(tf: tarfile.TarFile, target: Path, archive_size: int, max_ratio: float) -> list[_Member]:
@@ -360,10 +275,9 @@ def _tar_plan(tf: tarfile.TarFile, target: Path, archive_size: int, max_ratio: f
             plan.append(_Member(info, path, "file", info.size))
         else:
             raise UnsafeArchive(f"member {info.name!r}: device, fifo or special file")
-    total = sum(m.size for m in plan)
-    if total > max_ratio * max(archive_size, 1) and total > 1 << 20:
-        raise UnsafeArchive(f"tar inflates {total / max(archive_size, 1):.0f}x > {max_ratio} (tar bomb?)")
+    _refuse_bomb(plan, archive_size, max_ratio, "tar")
     _refuse_paths_through_links(plan, target)
+    _refuse_file_folder_clash(plan, target)
     return plan
 
 

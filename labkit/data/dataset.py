@@ -1,4 +1,4 @@
-"""What the model reads: random training crops, full evaluation utterances, batch orders, augmentation.
+"""What the model reads in training: random crops, batch orders, augmentation (evaluation batches: ``labkit.embed``).
 
 - ``TrainCrops``: one fixed-length random crop (default 2 s) per item, float32 in [-1, 1], with
   the speaker's class label. A crop costs O(crop): soundfile reads only ``start:stop`` (or a
@@ -8,7 +8,6 @@
   several utterances of a speaker together). Uniform batches are ``labkit.train.epoch_batches``.
 - ``Augment``: additive noise at a random SNR, reverb, gain; torch code that runs the same on
   a CPU worker (one item) or on the GPU (a whole batch).
-- ``EvalUtterances`` + ``collate_eval`` + ``length_batches``: whole utterances, batched by length.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from torch.utils.data import Dataset
 from labkit.config import DataConfig
 from labkit.data.packed import PackedAudio
 from labkit.data.voxceleb import SAMPLE_RATE
-
 
 
 def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
@@ -218,35 +216,3 @@ def load_folder(folder: str | Path, max_seconds: float = 30.0) -> list[torch.Ten
             raise ValueError(f"{path}: {rate} Hz, expected {SAMPLE_RATE} Hz")
         clips.append(torch.from_numpy(np.ascontiguousarray(audio[:, 0])))
     return clips
-
-
-class EvalUtterances(Dataset):
-    """Whole utterances (the first ``max_seconds`` if > 0) as ``(utt, float32 waveform)``."""
-
-    def __init__(self, manifest: pd.DataFrame, max_seconds: float = 0.0):
-        self.utts = manifest["utt"].astype(str).tolist()
-        self.paths = manifest["path"].astype(str).tolist()
-        self.max_samples = int(max_seconds * SAMPLE_RATE) if max_seconds > 0 else None
-
-    def __len__(self) -> int:
-        return len(self.utts)
-
-    def __getitem__(self, index: int) -> tuple[str, torch.Tensor]:
-        audio = sf.read(self.paths[index], frames=self.max_samples or -1, dtype="float32")[0]
-        return self.utts[index], torch.from_numpy(audio)
-
-
-def collate_eval(batch: list[tuple[str, torch.Tensor]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
-    """(utterance ids, zero-padded waveforms (B, longest), true lengths)."""
-    utts = [utt for utt, _ in batch]
-    lengths = torch.tensor([len(wav) for _, wav in batch], dtype=torch.long)
-    wavs = torch.zeros(len(batch), int(lengths.max()))
-    for row, (_, wav) in enumerate(batch):
-        wavs[row, : len(wav)] = wav
-    return utts, wavs, lengths
-
-
-def length_batches(lengths: np.ndarray, batch_size: int) -> list[list[int]]:
-    """Batches of indices of similar length (longest first), so that little padding is computed."""
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]

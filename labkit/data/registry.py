@@ -2,19 +2,26 @@
 
 The facts live in ``assets.yaml`` beside this module (one place for each fact); this module
 only reads that file into small dataclasses and turns a source into a URL for one file.
+``LABKIT_ASSETS=path/to/assets.yaml`` replaces the table everywhere (library, CLI, notebooks):
+a course mirror, or the tests' local VoxCeleb mirror.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import yaml
 
 ASSETS_FILE = Path(__file__).with_name("assets.yaml")
+ASSETS_ENV = "LABKIT_ASSETS"  # another asset table (a course mirror, the tests' local mirror) instead of ASSETS_FILE
+HF_ENDPOINT = "https://huggingface.co"
 SOURCE_KINDS = ("drive", "http", "hf")
+COMMIT = re.compile(r"[0-9a-f]{40}")  # a git commit hash: the only revision an asset may be pinned to
 KEY_IN_URL = re.compile(r"([?&]key=)[^&#\s]*")  # the KAIST key, as a URL query parameter
 
 
@@ -43,6 +50,15 @@ class Source:
     kind: str  # "drive", "http" or "hf"
     template: str = ""  # URL with {file} (and {key} for KAIST); empty for drive
     drive_ids: dict[str, str] = field(default_factory=dict)
+    repo: str = ""  # hf only: repository, its type ("model" or "dataset"), the pinned commit, the path template
+    repo_type: str = "model"
+    revision: str = ""
+    path: str = ""
+    endpoint: str = HF_ENDPOINT
+
+    def repo_path(self, file: str) -> str:
+        """hf only: the file's path inside the repository (e.g. ``vox2/vox2_dev_aac_partaa``)."""
+        return self.path.format(file=file)
 
     @property
     def needs_key(self) -> bool:
@@ -58,6 +74,11 @@ class Source:
         if self.kind == "drive":
             return "Google Drive (course copy)"
         return f"{self.kind} {urllib.parse.urlsplit(self.template).netloc}"
+
+    @property
+    def pinned(self) -> str:
+        """The commit this source is pinned to: the hf revision, or a commit hash in the URL; "" for none."""
+        return self.revision or next(iter(COMMIT.findall(self.template)), "")
 
 
 @dataclass(frozen=True)
@@ -77,17 +98,40 @@ class Asset:
     @property
     def total_bytes(self) -> int:
         """Bytes to download: the exact sizes when published, else the approximate size."""
-        exact = sum(f.size or 0 for f in self.files)
-        return exact if all(f.size for f in self.files) else max(exact, self.approx_bytes)
+        return self.bytes_for(self.files)
+
+    def bytes_for(self, files: Iterable[AssetFile]) -> int:
+        """Bytes of ``files`` (some of this asset's): exact sizes when all are published, else at least
+        the approximate size less the published sizes of the files not asked for."""
+        files = list(files)
+        exact = sum(f.size or 0 for f in files)
+        if all(f.size for f in files) or not self.approx_bytes:
+            return exact
+        others = sum(f.size or 0 for f in self.files if f not in files)
+        return max(exact, self.approx_bytes - others)
+
+    @property
+    def revisions(self) -> list[str]:
+        """Where each source is pinned, e.g. ``["hf 6085a7c8ec62", "http -"]`` (``-``: a server file, checked by its checksum)."""
+        return [f"{s.kind} {s.pinned[:12] or '-'}" for s in self.sources if s.kind != "drive"]
 
 
-def _hf_template(spec: dict, where: str) -> str:
-    """The resolve URL of a Hugging Face file: huggingface.co/[datasets/]repo/resolve/revision/path."""
-    missing = {"repo", "path"} - set(spec)
+def _hf_source(spec: dict, where: str) -> Source:
+    """A Hugging Face source, pinned to a commit: its resolve URL is
+    ``endpoint/[datasets/]repo/resolve/revision/path``."""
+    missing = {"repo", "revision", "path"} - set(spec)
     if missing:
         raise ValueError(f"{where}: hf source needs {sorted(missing)}")
-    prefix = "datasets/" if spec.get("type", "model") == "dataset" else ""
-    return f"https://huggingface.co/{prefix}{spec['repo']}/resolve/{spec.get('revision', 'main')}/{spec['path']}"
+    revision = str(spec["revision"])
+    if not COMMIT.fullmatch(revision):
+        raise ValueError(f"{where}: hf revision {revision!r} is not a commit hash (40 hex digits); "
+                         "pin the commit shown on the repository's 'Files' page, never a branch such as main")
+    repo_type = spec.get("type", "model")
+    endpoint = str(spec.get("endpoint", HF_ENDPOINT)).rstrip("/")
+    prefix = "datasets/" if repo_type == "dataset" else ""
+    template = f"{endpoint}/{prefix}{spec['repo']}/resolve/{revision}/{spec['path']}"
+    return Source("hf", template=template, repo=spec["repo"], repo_type=repo_type, revision=revision,
+                  path=spec["path"], endpoint=endpoint)
 
 
 def _parse_source(entry: dict, where: str) -> Source:
@@ -97,7 +141,7 @@ def _parse_source(entry: dict, where: str) -> Source:
     if kind == "drive":
         return Source("drive", drive_ids={str(k): str(v or "") for k, v in spec.items()})
     if kind == "hf":
-        return Source("hf", template=_hf_template(spec, where))
+        return _hf_source(spec, where)
     return Source("http", template=str(spec))
 
 
@@ -132,9 +176,14 @@ def _parse_asset(name: str, entry: dict, where: str) -> Asset:
     )
 
 
-def load_registry(path: str | Path = ASSETS_FILE) -> dict[str, Asset]:
-    """Read the asset table (``assets.yaml`` by default) into ``{name: Asset}``."""
-    path = Path(path)
+def assets_file() -> Path:
+    """The asset table in use: $LABKIT_ASSETS when set, else ``assets.yaml`` beside this module."""
+    return Path(os.environ.get(ASSETS_ENV) or ASSETS_FILE)
+
+
+def load_registry(path: str | Path | None = None) -> dict[str, Asset]:
+    """Read the asset table (``assets_file()`` by default) into ``{name: Asset}``."""
+    path = Path(path or assets_file())
     try:
         entries = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

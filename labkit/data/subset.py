@@ -4,9 +4,11 @@
    hours and speakers;
 2. open the split zip (``vox2_dev_aac_parta{a..h}``), local or remote: remotely only the end
    of the last part (the central directory) and the selected members' byte ranges are read,
-   adjacent ranges merged into one HTTP Range request;
+   neighbouring ranges (up to ``max_gap`` bytes apart) merged into one HTTP Range request; the
+   number of requests is printed before the first one, beside the naive one per member;
 3. read each member (zipfile checks its CRC-32), convert AAC -> 16 kHz mono PCM16 wav with
-   PyAV in parallel threads, write ``wav/idXXXXX/<video>/<nnnnn>.wav`` plus ``meta/``.
+   PyAV in parallel threads, write ``wav/idXXXXX/<video>/<nnnnn>.wav`` plus ``meta/``; the time
+   left is printed from the conversion rate measured on the first batch.
 
 Finished wav files are skipped, so an interrupted run continues where it stopped.
 """
@@ -17,6 +19,7 @@ import csv
 import io
 import os
 import random
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,16 +29,21 @@ import numpy as np
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from labkit.data.archives import MultiPartFile, RemoteParts, ensure_free_space
-from labkit.data.download import KAIST_KEY_ENV, FetchOptions, default_data_root, fetch, refuse_drive_mount, source_kind
-from labkit.data.labpack import write_manifest
+from labkit.data.archives import MultiPartFile, NotEnoughSpace, ensure_free_space, human_size
+from labkit.data.download import (KAIST_KEY_ENV, FetchOptions, default_data_root, drive_cache_dir, fetch, keeps_copies,
+                                  refuse_drive_mount, source_kind)
+from labkit.data.http import RATE_LIMIT_WAIT, RemoteParts
+from labkit.data.hub import TOKEN_HINT, auth_headers
+from labkit.data.labpack import MANIFEST, persist_dataset, restore_dataset, write_manifest
 from labkit.data.registry import get_asset
+from labkit.data.voxceleb import SAMPLE_RATE
 from labkit.files import atomic_path, write_text_atomic
 
-SAMPLE_RATE = 16000
 WAV_BYTES_PER_SECOND = 2 * SAMPLE_RATE  # mono PCM16
 AAC_BYTES_PER_SECOND = 9100  # estimate: 77.5 GB of AAC for ~2,360 h of VoxCeleb2 dev
 BATCH_BYTES = 64 << 20  # bytes fetched (and held in memory) per batch of members
+CONVERT_RATE = 240  # seconds of audio converted (AAC -> 16 kHz wav) per second by one worker: PyAV 18, a 2-core VM
+MAX_GAP = 64 << 10  # members at most this far apart (under one 8-s VoxCeleb2 utterance) share one Range request
 PUBLISHED_LISTS = {  # name -> file of the "vaessen_subsets" asset
     "tiny_few": "tiny_few_utterance_list.csv",
     "tiny_many_low": "tiny_many_low_utterance_list.csv",
@@ -43,8 +51,11 @@ PUBLISHED_LISTS = {  # name -> file of the "vaessen_subsets" asset
 }
 
 
-def read_subset_list(path: str | Path, sets: Sequence[str] = ("train", "val")) -> dict[str, str]:
-    """``{idXXXXX/<video>/<nnnnn>: set name}`` of a published list (``utterance_key;shard_dix;set_name``)."""
+def read_subset_list(path: str | Path, sets: Sequence[str] = ("train",)) -> dict[str, str]:
+    """``{idXXXXX/<video>/<nnnnn>: set name}`` of a published list (``utterance_key;shard_dix;set_name``).
+
+    The published lists hold the ~100 h of ``train`` rows and ``val`` rows (held-out utterances of the
+    same speakers): only ``train`` by default; ``sets=("train", "val")`` adds the validation rows."""
     path = Path(path)
     keys = {}
     with open(path, newline="", encoding="utf-8") as f:
@@ -127,10 +138,13 @@ def to_wav(data: bytes, out: Path, sample_rate: int = SAMPLE_RATE) -> int:
     return len(samples)
 
 
-def open_split_zip(parts: Sequence[str | Path], sizes: Sequence[int] | None = None) -> tuple[zipfile.ZipFile, MultiPartFile | RemoteParts]:
-    """The zip spread over ``parts`` (local paths or http(s) URLs) and the raw reader under it."""
+def open_split_zip(parts: Sequence[str | Path], sizes: Sequence[int] | None = None, **remote_options
+                   ) -> tuple[zipfile.ZipFile, MultiPartFile | RemoteParts]:
+    """The zip spread over ``parts`` (local paths or http(s) URLs) and the raw reader under it.
+
+    ``remote_options`` go to ``RemoteParts`` (headers, denied_hint, rate_limit_wait, ...)."""
     remote = all(str(p).startswith(("http://", "https://")) for p in parts)
-    raw = RemoteParts([str(p) for p in parts], sizes) if remote else MultiPartFile(parts)
+    raw = RemoteParts([str(p) for p in parts], sizes, **remote_options) if remote else MultiPartFile(parts)
     return zipfile.ZipFile(io.BufferedReader(raw, buffer_size=1 << 16)), raw
 
 
@@ -145,18 +159,21 @@ def extract_subset(
     sizes: Sequence[int] | None = None,
     sets: dict[str, str] | None = None,
     progress: bool = True,
+    max_gap: int = MAX_GAP,
+    remote_options: dict | None = None,
 ) -> dict:
     """Extract the utterances ``keys`` (or a seeded choice by ``hours``/``speakers``) as 16 kHz wav.
 
     Writes ``out_dir/wav/idXXXXX/<video>/<nnnnn>.wav``, ``out_dir/meta/manifest.csv``,
     ``out_dir/meta/train_list.txt`` (plus ``val_list.txt`` for keys that ``sets`` marks "val") and
     ``out_dir/MANIFEST.tsv`` (sha256 of every file, for ``labkit verify``); returns a summary
-    (utterances, hours, bytes fetched, archive bytes).
+    (utterances, hours, bytes fetched, archive bytes, HTTP requests and the naive count, one per member).
     """
     out_dir = Path(out_dir)
     if progress:
         print(f"reading the table of contents of {len(parts)} part(s) (VoxCeleb2: ~100 MB at the end of the last part)")
-    zf, raw = open_split_zip(parts, sizes)
+    zf, raw = open_split_zip(parts, sizes, **(remote_options or {}))
+    remote = isinstance(raw, RemoteParts)
     with zf, raw:
         infos = {k: info for info in zf.infolist() if (k := member_key(info.filename))}
         if keys is None:
@@ -170,24 +187,59 @@ def extract_subset(
                           f"{len(todo)} wav files")
         spans = member_spans(zf)
         todo.sort(key=lambda k: spans[infos[k].filename][0])  # archive order: ranges become adjacent
+        plan = [(batch, coalesce([spans[infos[k].filename] for k in batch], max_gap))
+                for batch in _batches(todo, lambda k: spans[infos[k].filename])]
+        planned = sum(raw.requests_for(ranges) for _, ranges in plan) if remote else 0
+        if progress and remote:
+            fetched = sum(end - start for _, ranges in plan for start, end in ranges)
+            print(f"{len(todo)} utterances: {planned} HTTP range requests for {human_size(fetched)} "
+                  f"({fetched / raw.size:.2%} of the archive); one request per member would be {len(todo)}")
+        seconds = {k: estimated_seconds(infos[k]) for k in todo}
+        if progress and todo:
+            print(conversion_estimate(sum(seconds.values())))
+        started, converted = time.perf_counter(), 0.0
         with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), desc="subset", unit="utt", disable=not progress) as bar:
-            for batch in _batches(todo, lambda k: spans[infos[k].filename]):
-                if isinstance(raw, RemoteParts):
-                    raw.prefetch(coalesce([spans[infos[k].filename] for k in batch]))
+            for number, (batch, ranges) in enumerate(plan):
+                if remote:
+                    raw.prefetch(ranges)
                 jobs = [pool.submit(to_wav, zf.read(infos[k]), wav_of[k]) for k in batch]  # zf.read checks CRC-32
                 for job in jobs:
                     job.result()
                     bar.update()
+                converted += sum(seconds[k] for k in batch)
+                if progress and number == 0 and len(plan) > 1:
+                    print(eta_line(converted, time.perf_counter() - started, sum(seconds.values()) - converted))
     rows = [_manifest_row(k, out_dir, (sets or {}).get(k, "train")) for k in sorted(keys)]
     _write_meta(out_dir, rows)
     write_manifest(out_dir, progress)
     return {
-        "utterances": len(rows),
-        "speakers": len({r["speaker"] for r in rows}),
-        "hours": sum(r["duration"] for r in rows) / 3600,
-        "bytes_fetched": raw.bytes_fetched if isinstance(raw, RemoteParts) else 0,
+        **_summary(rows),
+        "bytes_fetched": raw.bytes_fetched if remote else 0,
         "archive_bytes": raw.size,
+        "http_requests": raw.requests if remote else 0,
+        "planned_requests": planned,
+        "naive_requests": len(todo) if remote else 0,
     }
+
+
+def _summary(rows: list[dict]) -> dict:
+    """Utterances, speakers and hours of manifest rows."""
+    return {"utterances": len(rows), "speakers": len({r["speaker"] for r in rows}),
+            "hours": sum(float(r["duration"]) for r in rows) / 3600}
+
+
+def conversion_estimate(audio_seconds: float, rate: float = CONVERT_RATE) -> str:
+    """The expected conversion time of ``audio_seconds`` before any is converted, at one worker's measured rate."""
+    return (f"converting {audio_seconds / 3600:.1f} h of audio: about {audio_seconds / rate / 60:.0f} min at {rate} s of "
+            "audio per second (one worker, measured on a 2-core machine; a second worker helps when a core is free), "
+            "plus the download")
+
+
+def eta_line(audio_done: float, wall: float, audio_left: float) -> str:
+    """The measured rate (hours of audio converted per hour, fetching included) and the time left at that rate."""
+    rate = audio_done / max(wall, 1e-9)
+    return (f"measured: {rate:.0f} s of audio per second (download + AAC -> wav); "
+            f"about {audio_left / rate / 60:.0f} min left for {audio_left / 3600:.1f} h of audio")
 
 
 def _batches(keys: list[str], span) -> list[list[str]]:
@@ -233,23 +285,34 @@ def prepare_subset(
     hours: float | None = None,
     speakers: int | None = None,
     seed: int = 0,
-    sets: Sequence[str] = ("train", "val"),
+    sets: Sequence[str] = ("train",),
     parts_dir: str = "",
     source: str = "hf",
     key: str = "",
     workers: int = 2,
     progress: bool = True,
+    rate_limit_wait: float = RATE_LIMIT_WAIT,
+    drive_cache: str = "",
+    persist: bool | None = None,
 ) -> dict:
     """``labkit subset``: pick the utterances, find the parts (a local folder or a remote source), extract.
 
     ``list_name`` is one of PUBLISHED_LISTS (fetched and verified like any asset); ``list_file`` a
     local copy; neither means a seeded choice by ``hours``/``speakers``. Without ``parts_dir`` the
     parts are read remotely from ``source`` ("hf" or "kaist") of the ``voxceleb2_dev`` asset.
+
+    A copy kept in the Drive cache (``drive_cache``, $LABKIT_DRIVE_CACHE or MyDrive/labkit_cache) by an
+    earlier run is restored instead (one archive: seconds, not a download); ``persist`` keeps the result
+    there for the next VM (``None``: when a Drive cache is chosen, see ``download.keeps_copies``).
     """
     if not (list_name or list_file or hours or speakers):  # all 2,360 h is `labkit download voxceleb2_dev`
         raise ValueError("choose the utterances: --list, --list-file, --hours and/or --speakers")
     dest = Path(dest or default_data_root() / "voxceleb2_subset")
     refuse_drive_mount(dest)
+    cache = drive_cache_dir(drive_cache)
+    if not (dest / MANIFEST).is_file() and (seconds := restore_dataset(dest, cache, progress)) is not None:
+        with open(dest / "meta" / "manifest.csv", newline="", encoding="utf-8") as f:
+            return {**_summary(list(csv.DictReader(f))), "restored_from": str(cache), "restore_seconds": seconds}
     keys = sets_of = None
     if list_name:
         if list_name not in PUBLISHED_LISTS:
@@ -260,6 +323,7 @@ def prepare_subset(
         sets_of = read_subset_list(list_file, sets)
         keys = list(sets_of)
     vox2 = get_asset("voxceleb2_dev")
+    remote_options: dict = {"rate_limit_wait": rate_limit_wait}
     if parts_dir:
         parts: list[str | Path] = [Path(parts_dir) / f.name for f in vox2.files]
         absent = [str(p) for p in parts if not Path(p).is_file()]
@@ -273,5 +337,15 @@ def prepare_subset(
         if remote.needs_key and not key:
             raise ValueError(f"the KAIST mirror needs your key: set {KAIST_KEY_ENV} or pass --key")
         parts = [remote.url(f.name, key) for f in vox2.files]
-    return extract_subset(parts, dest, keys, hours, speakers, seed, workers,
-                          sizes=[f.size for f in vox2.files], sets=sets_of, progress=progress)
+        if source == "hf":  # the token raises Hugging Face's per-IP limit; a refusal says how to get one
+            remote_options = {"headers": auth_headers(), "denied_hint": TOKEN_HINT, "rate_limit_wait": rate_limit_wait}
+    summary = extract_subset(parts, dest, keys, hours, speakers, seed, workers, sizes=[f.size for f in vox2.files],
+                             sets=sets_of, progress=progress, remote_options=remote_options)
+    if persist or (persist is None and keeps_copies(drive_cache)):
+        try:
+            summary["kept_on_drive"] = str(persist_dataset(dest, cache, progress))
+        except NotEnoughSpace as error:
+            if persist:
+                raise
+            print(f"note: {error}")
+    return summary

@@ -1,4 +1,4 @@
-"""A VoxCeleb-layout folder -> a manifest table; speaker-disjoint splits and subsets.
+"""A VoxCeleb-layout folder -> a manifest table.
 
 The layout is VoxCeleb's: ``root/wav/idXXXXX/<video>/NNNNN.wav`` (or the speaker folders
 directly under ``root``). Every utterance is named by its path below that folder,
@@ -13,7 +13,6 @@ import os
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
@@ -152,33 +151,3 @@ def read_train_list(path: str | Path, root: str | Path, on_error: str = "raise")
     if missing:
         raise FileNotFoundError(f"{path}: {len(missing)} listed utterance(s) not found under {audio_dir(root)}, e.g. {missing[:3]}")
     return manifest.loc[wanted].reset_index(drop=True)
-
-
-def split_speakers(manifest: pd.DataFrame, held_out: int | float, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Speaker-disjoint (kept, held_out) parts; ``held_out`` is a number of speakers or a fraction."""
-    speakers = np.array(sorted(manifest["speaker"].unique()))
-    n = int(round(held_out * len(speakers))) if isinstance(held_out, float) else int(held_out)
-    if not 0 < n < len(speakers):
-        raise ValueError(f"cannot hold out {held_out} of {len(speakers)} speakers")
-    chosen = set(np.random.default_rng(seed).permutation(speakers)[:n])
-    held = manifest["speaker"].isin(chosen)
-    return manifest[~held].reset_index(drop=True), manifest[held].reset_index(drop=True)
-
-
-def subset(manifest: pd.DataFrame, hours: float | None = None, speakers: int | None = None, seed: int = 0) -> pd.DataFrame:
-    """A deterministic part of ``manifest``: the first ``speakers`` speakers of a seeded order, then
-    utterances taken round-robin over those speakers (one each per round) until ``hours`` are reached."""
-    names = np.random.default_rng(seed).permutation(np.array(sorted(manifest["speaker"].unique())))
-    if speakers is not None:
-        if not 0 < speakers <= len(names):
-            raise ValueError(f"asked for {speakers} speakers, the manifest has {len(names)}")
-        names = names[:speakers]
-    part = manifest[manifest["speaker"].isin(set(names))]
-    if hours is not None:
-        rank = {name: i for i, name in enumerate(names)}
-        shuffled = part.sample(frac=1.0, random_state=seed)
-        turn = shuffled.groupby("speaker").cumcount()  # 0 for each speaker's first pick, 1 for the second...
-        ordered = shuffled.assign(turn=turn, rank=shuffled["speaker"].map(rank)).sort_values(["turn", "rank"])
-        keep = ordered["duration"].cumsum().to_numpy() <= hours * 3600
-        part = ordered[keep].drop(columns=["turn", "rank"])
-    return part.sort_values("utt").reset_index(drop=True)

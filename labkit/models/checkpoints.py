@@ -70,9 +70,10 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
     """A ``SpeakerModel`` in eval mode from our file, a WeSpeaker directory/file or a voxceleb_trainer file."""
     path = Path(path)
     if path.is_dir():
-        if not (path / "avg_model.pt").is_file():
+        weights = next((w for w in (path / "avg_model.pt", path / "avg_model") if w.is_file()), None)  # Hugging Face: no .pt
+        if weights is None:
             raise CheckpointError(f"{path}: a folder, but not a WeSpeaker model directory (expected avg_model.pt + config.yaml in it)")
-        model = _load_wespeaker(path / "avg_model.pt", path / "config.yaml")
+        model = _load_wespeaker(weights, path / "config.yaml")
     else:
         checkpoint = _read(path)
         if isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT:
@@ -173,7 +174,13 @@ def _load_wespeaker(model_file: Path, config_file: Path, state: dict[str, Any] |
     state = _read(model_file) if state is None else state
     if not isinstance(state, dict):
         raise CheckpointError(f"{model_file}: expected a WeSpeaker state dict, found {_describe_keys(state)}")
-    config = _wespeaker_config(config_file, two_emb_layer="seg_2.weight" in state)
+    try:
+        config = _wespeaker_config(config_file, two_emb_layer="seg_2.weight" in state)
+    except CheckpointError:
+        raise
+    except (AttributeError, TypeError, ValueError) as error:  # e.g. model_args: 5, or embed_dim: abc
+        raise CheckpointError(f"{config_file}: unexpected contents ({error}); expected WeSpeaker's model, model_args "
+                              "and dataset_args.fbank_args sections") from error
     state = {key: value for key, value in state.items() if not key.startswith("projection.")}  # training-only classifier
     model = build_model(config)
     _fit(model.encoder, _rename(state, WESPEAKER_KEYS), model_file, f"WeSpeaker ResNet{config.depth} as {config_file.name} describes it")

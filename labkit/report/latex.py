@@ -27,14 +27,14 @@ from typing import Any
 import pandas as pd
 
 from labkit.errors import LabkitError
-from labkit.files import atomic_path, write_text_atomic
+from labkit.files import REPOSITORY, atomic_path, write_text_atomic
 from labkit.report.bank import bank, check_language
 from labkit.report.content import caption, cell_text, data_lines, figure_file, report_outline, table_frame
 from labkit.report.store import AnswerStore, AnswersFileError, figure_files
 
 # report_template/ stays at the repository root (like configs/): labkit is used from a checkout
 # (git clone + pip install -e .), so students and instructors find and edit the template there.
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report_template"
+TEMPLATE_DIR = REPOSITORY / "report_template"
 TODAY = r"\today"  # the build date, in the report's language
 LATEXMK = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
            "-file-line-error"]  # -norc: no latexmkrc (Perl) from the build folder or the user's home

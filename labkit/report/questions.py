@@ -30,7 +30,7 @@ from labkit.report.bank import bank, check_language, is_answered, parse_value, w
 from labkit.report.content import data_lines, report_items
 from labkit.report.store import AnswerStore
 
-COLAB_DIR = Path("/content")  # the Colab VM's local disk: wiped when the runtime is recycled
+COLAB_DIR = COLAB_DRIVE.parent  # the Colab VM's local disk (/content): wiped when the runtime is recycled
 DRIVE_DIR = COLAB_DRIVE / "MyDrive"  # the student's own Drive folder
 
 
