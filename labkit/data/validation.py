@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labkit.data.voxceleb import split_speakers, subset, train_list_entries
+from labkit.data.voxceleb import train_list_entries
 from labkit.files import write_text_atomic
 from labkit.trials import Trials, write_trials
 
@@ -82,9 +82,9 @@ def make_validation_split(
     if not 0 < val_speakers < speakers or train_speakers > speakers - val_speakers:
         raise ValueError(f"{list_path}: {speakers} speakers cannot give {val_speakers} for validation and "
                          f"{train_speakers or 'the rest'} for training (each needs at least one)")
-    kept, held = split_speakers(listed, int(val_speakers), seed=seed)
-    if train_speakers:
-        kept = subset(kept, speakers=int(train_speakers), seed=seed)
+    order = np.random.default_rng(seed).permutation(sorted(listed["speaker"].unique()))  # a seeded draw of the speakers
+    held_out, training = order[:val_speakers], order[val_speakers:][: train_speakers or None]
+    kept, held = listed[listed["speaker"].isin(training)], listed[listed["speaker"].isin(held_out)]
     trials = validation_trials(held, targets_per_speaker, seed)
     out = Path(out_dir)
     train_path = write_text_atomic(out / "train_list.txt", "".join(f"{s} {u}\n" for s, u in zip(kept["speaker"], kept["utt"])))
