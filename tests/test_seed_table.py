@@ -38,6 +38,7 @@ def test_table_within_three_percent_of_the_seed_and_flops_twice_macs():
 @pytest.mark.slow
 def test_speaker_resnets_for_two_seconds():
     table = speaker_costs({"ResNet34-w32": (34, 32), "ResNet10-w16": (10, 16)}).set_index("network")
-    assert table.loc["ResNet34-w32", "params (M)"] == 6.63 and table.loc["ResNet34-w32", "GMACs (2 s)"] == 4.51  # as the README states
-    assert table.loc["ResNet34-w32", "GFLOPs (2 s)"] == 9.02
+    assert table.loc["ResNet34-w32", "params (M)"] == 6.63  # as the README states
+    assert table.loc["ResNet34-w32", "GMACs (2 s)"] == pytest.approx(4.51, rel=0.01)  # 4.51 G in the README (the front-end's frame count may move it)
+    assert table.loc["ResNet34-w32", "GFLOPs (2 s)"] == pytest.approx(2 * table.loc["ResNet34-w32", "GMACs (2 s)"], abs=0.01)
     assert table.loc["ResNet10-w16", "GMACs (2 s)"] < table.loc["ResNet34-w32", "GMACs (2 s)"] / 10
