@@ -385,6 +385,22 @@ def drive_ids(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("realism", "how real the synthetic voices sound: Resemblyzer's EER beside the baseline",
+         "Scores a corpus's trial list with Resemblyzer's encoder (trained on real speech; weights fetched from its "
+         "PyPI wheel once) and with the training-free mean log-mel baseline.", [
+    arg("root", help="corpus folder (wav/ and meta/veri_test.txt below it)"),
+    arg("--trials", help="trial list (default: ROOT/meta/veri_test.txt)"),
+    arg("--max-trials", type=whole_number(0), default=0, help="score a random subset of this many trials (quicker)"),
+    arg("--cache-dir", help="reuse/keep embeddings here"),
+    arg("--device", default="auto"),
+])
+def realism(args: argparse.Namespace) -> int:
+    from labkit.realism import realism
+
+    print(realism(args.root, args.trials, args.max_trials, args.device, args.cache_dir).to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``labkit`` parser with every registered command."""
     parser = argparse.ArgumentParser(prog="labkit", description="Speaker-verification lab toolkit (VoxCeleb, Práctica 2).")

@@ -28,6 +28,7 @@ import pytest
 
 from labkit.report.bank import bank
 from labkit.report.store import AnswerStore
+import notebook_concepts
 from notebook_kernel import kernel, outputs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -253,6 +254,8 @@ def test_notebooks_run_all_headless_in_quick_mode_and_again(lang, tmp_path, monk
         assert content["answers"][qid]["value"] == value
     assert (out / "report" / "report-overleaf.zip").is_file() and (out / "report" / "report.docx").is_file()
     assert {"es": "figuras/tablas que faltan: ninguna", "en": "missing figures/tables: none"}[lang] in text2
+    notebook_concepts.check_session1(executed[1], lang)  # the seed's concepts (issue 11)
+    notebook_concepts.check_session2(executed[2], out)
     for session in SESSIONS:  # the HTML a student would see: every figure inline, no error
         assert html[session].count("data:image/png;base64") >= (2 if session == 1 else 4) and "Traceback" not in html[session]
 

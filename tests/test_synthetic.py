@@ -122,7 +122,7 @@ def test_pitch_in_the_audio_follows_the_speaker_trait():
         rng = np.random.default_rng(k)
         speaker = synthetic.draw_speaker(rng, f"id{k:05d}", "train")
         session = synthetic.draw_session(rng)
-        audio = synthetic.synthesize_speech(rng, speaker, session, 3.0)
+        audio = synthetic.synthesize_speech(rng, speaker, 3.0, f0_shift=session.f0_shift)
         measured.append(_median_f0(audio))
         trait.append(speaker.f0_hz * session.f0_shift)
     ratio = np.array(measured) / np.array(trait)

@@ -7,7 +7,8 @@
 - ``balanced_batches``: N speakers x M utterances per batch (for margin losses that like
   several utterances of a speaker together). Uniform batches are ``labkit.train.epoch_batches``.
 - ``Augment``: additive noise at a random SNR, reverb, gain; torch code that runs the same on
-  a CPU worker (one item) or on the GPU (a whole batch).
+  a CPU worker (one item) or on the GPU (a whole batch). Synthetic noise and reverb follow the
+  recipes of ``labkit.data.acoustics``, the same ones the synthetic corpus records through.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from labkit.config import DataConfig
+from labkit.data.acoustics import coloured_noise, convolve, room_impulse_responses
 from labkit.data.packed import PackedAudio
 from labkit.data.voxceleb import SAMPLE_RATE
 
@@ -152,7 +154,7 @@ class Augment:
         batch, samples = wav.shape
         chosen = uniform(0, 1) < self.reverb_prob
         if chosen.any():
-            wav = torch.where(chosen[:, None], _convolve(wav, self._impulse_responses(batch, generator, where).to(wav.device)), wav)
+            wav = torch.where(chosen[:, None], convolve(wav, self._impulse_responses(batch, generator, where).to(wav.device)), wav)
         chosen = uniform(0, 1) < self.noise_prob
         if chosen.any():
             noise = self._noise(batch, samples, generator, where).to(wav.device)
@@ -172,10 +174,8 @@ class Augment:
                 start = int(torch.randint(max(1, len(clip) - samples + 1), (1,), generator=generator))
                 rows.append(torch.from_numpy(fit_length(clip[start : start + samples].numpy(), samples)))
             return torch.stack(rows)
-        white = torch.randn(batch, samples, generator=generator, device=where)
-        slope = torch.randint(3, (batch, 1), generator=generator, device=where) / 2  # 0 white, 0.5 pink, 1 brown
-        freqs = torch.fft.rfftfreq(samples, 1 / SAMPLE_RATE, device=where).clamp(min=20.0)
-        return torch.fft.irfft(torch.fft.rfft(white) / freqs**slope, samples)
+        slopes = torch.randint(3, (batch,), generator=generator, device=where) / 2  # 0 white, 0.5 pink, 1 brown
+        return coloured_noise(slopes, samples, generator)
 
     def _impulse_responses(self, batch: int, generator: torch.Generator | None, where: torch.device) -> torch.Tensor:
         """(batch, taps) impulse responses with unit energy."""
@@ -183,12 +183,9 @@ class Augment:
             picks = torch.randint(len(self.rirs), (batch,), generator=generator).tolist()
             taps = max(len(self.rirs[k]) for k in picks)
             irs = torch.stack([torch.nn.functional.pad(self.rirs[k], (0, taps - len(self.rirs[k]))) for k in picks])
-        else:
-            rt60 = self.rt60_s[0] + (self.rt60_s[1] - self.rt60_s[0]) * torch.rand(batch, 1, generator=generator, device=where)
-            t = torch.arange(int(self.rt60_s[1] * SAMPLE_RATE), device=where) / SAMPLE_RATE
-            irs = torch.randn(batch, len(t), generator=generator, device=where) * torch.exp(-6.9 * t / rt60)  # -60 dB at RT60
-            irs[:, 0] = 1.0  # the direct sound
-        return irs / irs.norm(dim=1, keepdim=True)
+            return irs / irs.norm(dim=1, keepdim=True)
+        rt60 = self.rt60_s[0] + (self.rt60_s[1] - self.rt60_s[0]) * torch.rand(batch, generator=generator, device=where)
+        return room_impulse_responses(rt60, int(self.rt60_s[1] * SAMPLE_RATE), generator=generator)
 
 
 def build_augment(cfg: DataConfig) -> Augment | None:
@@ -196,12 +193,6 @@ def build_augment(cfg: DataConfig) -> Augment | None:
     if not cfg.augment:
         return None
     return Augment(noise=load_folder(cfg.noise_dir) if cfg.noise_dir else None, rirs=load_folder(cfg.rir_dir, 2.0) if cfg.rir_dir else None)
-
-
-def _convolve(wav: torch.Tensor, irs: torch.Tensor) -> torch.Tensor:
-    """Row-wise linear convolution via the FFT, cut to the input length."""
-    n = wav.shape[1] + irs.shape[1] - 1
-    return torch.fft.irfft(torch.fft.rfft(wav, n) * torch.fft.rfft(irs, n), n)[:, : wav.shape[1]]
 
 
 def load_folder(folder: str | Path, max_seconds: float = 30.0) -> list[torch.Tensor]:

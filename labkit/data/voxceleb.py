@@ -129,17 +129,23 @@ def scan(root: str | Path, on_error: str = "raise", expected_rate: int = SAMPLE_
     return table[COLUMNS]
 
 
-def read_train_list(path: str | Path, root: str | Path, on_error: str = "raise") -> pd.DataFrame:
-    """The manifest rows named by a voxceleb_trainer list (``id00012 id00012/21Uxsk56VDQ/00001.wav`` per line)."""
+def train_list_entries(path: str | Path) -> list[str]:
+    """The utterances of a voxceleb_trainer list (``id00012 id00012/21Uxsk56VDQ/00001.wav`` per line), in order."""
     path = Path(path)
     wanted = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         parts = line.split()
         if not parts:
             continue
-        if len(parts) != 2 or not parts[1].startswith(parts[0] + "/"):
+        if len(parts) != 2 or parts[1].count("/") != 2 or not parts[1].startswith(parts[0] + "/"):
             raise ValueError(f"{path}, line {number}: expected '<speaker> <speaker>/<video>/<file>.wav', got {line!r}")
         wanted.append(parts[1])
+    return wanted
+
+
+def read_train_list(path: str | Path, root: str | Path, on_error: str = "raise") -> pd.DataFrame:
+    """The manifest rows named by a voxceleb_trainer list (``id00012 id00012/21Uxsk56VDQ/00001.wav`` per line)."""
+    wanted = train_list_entries(path)
     manifest = scan(root, on_error=on_error).set_index("utt", drop=False)
     missing = [utt for utt in wanted if utt not in manifest.index]
     if missing:

@@ -37,6 +37,7 @@ from labkit.models.speaker import SpeakerModel, build_model
 
 FORMAT = "labkit.speaker_model"
 VERSION = 1
+RESEMBLYZER = "resemblyzer"  # the name load() takes for Resemblyzer 0.1.4's published encoder
 # WeSpeaker -> our key names (wespeaker/models/resnet.py)
 WESPEAKER_KEYS = [(r"\.shortcut\.", ".downsample."), (r"^seg_1\.", "embedding."), (r"^seg_bn_1\.", "embedding_bn."), (r"^seg_2\.", "embedding2.")]
 # voxceleb_trainer -> our key names (models/ResNetSE34L.py, models/ResNetSE34V2.py)
@@ -68,7 +69,12 @@ def save(model: SpeakerModel, path: str | Path, extra: dict[str, Any] | None = N
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerModel:
-    """A ``SpeakerModel`` in eval mode from our file, a WeSpeaker directory/file or a voxceleb_trainer file."""
+    """A ``SpeakerModel`` in eval mode from our file, a WeSpeaker directory/file or a voxceleb_trainer file;
+    ``"resemblyzer"``: Resemblyzer's encoder trained on real speech (``labkit.models.resemblyzer``)."""
+    if str(path) == RESEMBLYZER:
+        from labkit.models.resemblyzer import load as load_resemblyzer
+
+        return load_resemblyzer(map_location)
     path = Path(path)
     if path.is_dir():
         weights = next((w for w in (path / "avg_model.pt", path / "avg_model") if w.is_file()), None)  # Hugging Face: no .pt
@@ -94,7 +100,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> SpeakerM
 
 def load_extra(path: str | Path) -> dict[str, Any]:
     """The ``extra`` dict that ``save`` stored (empty for peer checkpoints and WeSpeaker folders)."""
-    if Path(path).is_dir():
+    if Path(path).is_dir() or str(path) == RESEMBLYZER:
         return {}
     checkpoint = read_file(Path(path))
     is_ours = isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT

@@ -346,7 +346,151 @@ show(metrics.eer)
 
 # %% [markdown]
 # <!-- es -->
-# ## 4. Preguntas
+# ## 4. Lo que cuentan las transparencias, visto con tus datos
+#
+# ### Verificación frente a identificación
+#
+# La **verificación** responde a "¿es esta persona quien dice ser?": un trial, una puntuación y un
+# umbral. La **identificación** responde a "¿cuál de los N locutores registrados habla?": cada
+# locutor se registra con la media de los embeddings de su primera sesión y cada locución de sus
+# otras sesiones se asigna al registro más parecido (coseno). No hace falta umbral, pero cuantos
+# más locutores registrados, más ocasiones de que otra voz quede más cerca. Los embeddings son los
+# del modelo preentrenado (la sesión 2 lo evalúa a fondo).
+# <!-- en -->
+# ## 4. What the slides tell, seen on your data
+#
+# ### Verification vs identification
+#
+# **Verification** answers "is this person who they claim to be?": one trial, one score, one
+# threshold. **Identification** answers "which of N enrolled speakers is speaking?": each speaker
+# is enrolled with the mean embedding of their first session, and every utterance of their other
+# sessions goes to the closest enrolment (cosine). No threshold is needed, but the more speakers
+# are enrolled, the more chances that another voice lies closer. The embeddings come from the
+# pretrained model (session 2 evaluates it in depth).
+
+# %%
+from labkit import models, pretrained
+from labkit.embed import extract, pick_device
+from labkit.identification import confusion_figure, enrolment_split, identify
+
+if QUICK:
+    embedder = pretrained.load()
+else:
+    from labkit.data.download import fetch
+
+    embedder = models.load(fetch("wespeaker_resnet34", DATA))
+N_SPEAKERS = min(10, test["speaker"].nunique())  # [es] locutores registrados: prueba con más [en] enrolled speakers: try more
+enrol, held_out = enrolment_split(test, N_SPEAKERS)
+ids, embeddings = extract(embedder.to(pick_device("auto")), pd.concat([enrol, held_out]), cache_dir=OUT / "cache")
+identification = identify(ids, embeddings, enrol, held_out)
+first, own = held_out.iloc[0], identification.truth[0]
+impostor = int(identification.scores[0].argsort()[-2 if identification.predicted[0] == own else -1])  # [es] el registro ajeno más parecido [en] the closest other enrolment
+print(f"Verificación: ¿es {first['utt']} de {identification.speakers[own]}? puntuación {identification.scores[0, own]:.3f}; "  # [es]
+      f"¿de {identification.speakers[impostor]}? {identification.scores[0, impostor]:.3f}. Un umbral decide cada trial.")  # [es]
+print(f"Identificación: {N_SPEAKERS} locutores registrados con {len(enrol)} locuciones; {len(held_out)} locuciones de "  # [es]
+      f"otras sesiones asignadas al registro más cercano: acierto top-1 {100 * identification.accuracy:.1f} %")  # [es]
+print(f"Verification: is {first['utt']} {identification.speakers[own]}? score {identification.scores[0, own]:.3f}; "  # [en]
+      f"{identification.speakers[impostor]}? {identification.scores[0, impostor]:.3f}. A threshold decides each trial.")  # [en]
+print(f"Identification: {N_SPEAKERS} speakers enrolled with {len(enrol)} utterances; {len(held_out)} utterances of "  # [en]
+      f"other sessions given to the closest enrolment: top-1 accuracy {100 * identification.accuracy:.1f} %")  # [en]
+confusion_figure(identification)
+
+# %% [markdown]
+# <!-- es -->
+# ### El x-vector
+#
+# El artículo de las transparencias (Snyder et al., 2018) usa una red TDNN: cinco capas que miran
+# una ventana de tramas alrededor de cada instante (su **contexto**: 5, 9 y 15 tramas), un pooling
+# de estadísticos (media y desviación típica sobre toda la locución) y dos capas de segmento. El
+# **x-vector** es la salida de `segment6`, antes de su ReLU; `segment7` y el clasificador solo
+# sirven para entrenar. La tabla lo dice capa a capa (parámetros y MACs para 2 s de audio).
+# <!-- en -->
+# ### The x-vector
+#
+# The paper in the slides (Snyder et al., 2018) uses a TDNN: five layers that look at a window of
+# frames around each instant (their **context**: 5, 9 and 15 frames), statistics pooling (mean and
+# standard deviation over the whole utterance) and two segment layers. The **x-vector** is
+# `segment6`'s output, before its ReLU; `segment7` and the classifier only serve training. The
+# table says it layer by layer (parameters and MACs for 2 s of audio).
+
+# %%
+from labkit.models.summary import format_summary
+from labkit.models.xvector import XVector
+from labkit.xvector_layers import EMBEDDING_LAYER, xvector_layers
+
+show(XVector.forward)
+print(format_summary(xvector_layers()))
+print(f"el embedding (x-vector) se toma en: {EMBEDDING_LAYER}")  # [es]
+print(f"the embedding (x-vector) is taken at: {EMBEDDING_LAYER}")  # [en]
+
+# %% [markdown]
+# <!-- es -->
+# ### Por qué conexiones residuales: la misma red con y sin atajos
+#
+# `plain=True` construye la ResNet34 sin sus atajos (la "red plana" del artículo de ResNet). A la
+# izquierda, la norma del gradiente que llega a cada bloque en la inicialización: **sin batch
+# normalization** (las redes de la época de VGG), el gradiente de la red plana es órdenes de
+# magnitud menor (se desvanece); con batch normalization no se desvanece (el propio artículo de
+# ResNet lo dice), y aun así, a la derecha, la red plana aprende mucho más despacio con los mismos
+# lotes: sin atajo, cada bloque tiene que aprender a dejar pasar su entrada; con él, no hacer nada
+# es lo de partida y cada bloque solo aprende una corrección.
+# <!-- en -->
+# ### Why residual connections: the same network with and without shortcuts
+#
+# `plain=True` builds ResNet34 without its shortcuts (the ResNet paper's "plain network"). Left,
+# the norm of the gradient reaching each block at initialisation: **without batch normalisation**
+# (the networks of the VGG era), the plain network's gradient is orders of magnitude smaller (it
+# vanishes); with batch normalisation it does not vanish (the ResNet paper says so itself), and
+# yet, right, the plain network learns much more slowly on the same batches: without a shortcut,
+# each block must learn to let its input through; with one, doing nothing is the starting point
+# and each block only learns a correction.
+
+# %%
+from labkit.plain_vs_residual import compare, figure as plain_vs_residual_figure
+
+comparison = compare(train)  # [es] ~10 s en una CPU: 16 locutores de entrenamiento, 40 pasos [en] ~10 s on a CPU: 16 training speakers, 40 steps
+for batch_norm in (False, True):
+    plain, residual = (comparison.early_block_norm(network, batch_norm) for network in ("plain", "residual"))
+    print(f"{'con' if batch_norm else 'sin'} BN: gradiente en el primer bloque: plana {plain:.3g}, residual {residual:.3g}")  # [es]
+    print(f"{'with' if batch_norm else 'without'} BN: gradient at the first block: plain {plain:.3g}, residual {residual:.3g}")  # [en]
+final = comparison.losses.groupby("network")["loss"].last()
+print(f"pérdida tras {comparison.losses['step'].max()} pasos: plana {final['plain']:.3f}, residual {final['residual']:.3f}")  # [es]
+print(f"loss after {comparison.losses['step'].max()} steps: plain {final['plain']:.3f}, residual {final['residual']:.3f}")  # [en]
+plain_vs_residual_figure(comparison)
+
+# %% [markdown]
+# <!-- es -->
+# ### La tabla de ResNet de las transparencias
+#
+# Las ResNet de ImageNet (imágenes de 224 × 224, 1000 clases), construidas con el mismo
+# `labkit/models/resnet.py` que nuestras redes de locutor, junto a las cifras de las transparencias.
+# **FLOPs y MACs:** una multiplicación-acumulación (MAC) `a·b + c` son dos operaciones en coma
+# flotante (FLOPs), así que FLOPs = 2 × MACs. La fila "FLOPs" del artículo (1,8 × 10⁹ para
+# ResNet-18) cuenta en realidad multiplicaciones-acumulaciones, como era costumbre; las
+# herramientas que cuentan operación a operación dan el doble. Debajo, lo que cuestan nuestras
+# ResNet de locutor para 2 s de audio (80 bandas mel): la profundidad y la anchura multiplican el coste.
+# <!-- en -->
+# ### The ResNet table of the slides
+#
+# The ImageNet ResNets (224 × 224 images, 1000 classes), built by the same
+# `labkit/models/resnet.py` as our speaker networks, next to the slides' figures. **FLOPs and
+# MACs:** a multiply-add (MAC) `a·b + c` is two floating-point operations (FLOPs), so FLOPs =
+# 2 × MACs. The paper's "FLOPs" row (1.8 × 10⁹ for ResNet-18) actually counts multiply-adds, as was
+# usual then; tools that count operation by operation report twice that. Below, what our speaker
+# ResNets cost for 2 s of audio (80 mel bands): depth and width multiply the cost.
+
+# %%
+from labkit.seed_table import seed_table, speaker_costs
+
+table = seed_table()
+print(f"nuestros MACs / cifras de las transparencias: de {table['GMACs / seed'].min():.3f} a {table['GMACs / seed'].max():.3f}")  # [es]
+print(f"our MACs / the slides' figures: from {table['GMACs / seed'].min():.3f} to {table['GMACs / seed'].max():.3f}")  # [en]
+display(readable(table))
+readable(speaker_costs())
+
+# %% [markdown]
+# <!-- es -->
+# ## 5. Preguntas
 #
 # Escribe cada respuesta entre las comillas triples y ejecuta la celda: se guarda al momento
 # (volver a ejecutarla la sobrescribe). Responde en español o en inglés. `progress()`, al final,
@@ -356,7 +500,7 @@ show(metrics.eer)
 # nueva de este cuaderno conserva tu trabajo. Para vaciar de verdad una respuesta:
 # `answer("s1_q1", "", clear=True)`.
 # <!-- en -->
-# ## 4. Questions
+# ## 5. Questions
 #
 # Write each answer between the triple quotes and run the cell: it is saved at once (re-running
 # overwrites it). Answer in Spanish or English. `progress()` at the end lists what is still missing.

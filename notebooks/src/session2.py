@@ -89,6 +89,39 @@ print(f"{cfg.arch}{cfg.depth} width {cfg.width}: {count_parameters(pretrained_mo
 
 # %% [markdown]
 # <!-- es -->
+# ### Otro sistema, otra receta
+#
+# Un resultado solo significa algo junto a su receta: la red (profundidad, anchura, embedding,
+# características), la pérdida, el optimizador, los recortes y lotes, y cuánto entrenó y con qué.
+# El modelo preentrenado trae su `config.yaml` y su `history.csv`; abajo, junto a la receta del
+# modelo que entrenarás desde cero en la sección 3. Compara las líneas: lo que difiere explica buena
+# parte de la diferencia de EER que verás (pregunta s2_q5).
+# <!-- en -->
+# ### Another system, another recipe
+#
+# A result only means something with its recipe: the network (depth, width, embedding, features),
+# the loss, the optimiser, the crops and batches, and how long it trained and on what. The
+# pretrained model ships its `config.yaml` and `history.csv`; below, next to the recipe of the model
+# you will train from scratch in section 3. Compare the lines: what differs explains much of the
+# EER difference you will see (question s2_q5).
+
+# %%
+import pandas as pd
+
+from labkit.config import ExperimentConfig, load_config
+from labkit.recipes import architecture, compare_recipes, recipe, run_recipe
+
+pd.set_option("display.max_colwidth", 120)
+scratch_recipe = recipe(load_config(CONFIGS / ("demo.yaml" if QUICK else "default.yaml")))
+if QUICK:
+    pretrained_recipe = run_recipe(pretrained.FOLDER)  # [es] labkit/pretrained/config.yaml + history.csv [en] labkit/pretrained/config.yaml + history.csv
+else:
+    pretrained_recipe = {"network": architecture(ExperimentConfig(model=pretrained_model.config)), "data": "VoxCeleb2 dev (WeSpeaker)"}
+compare_recipes({"preentrenado": pretrained_recipe, "desde cero (sección 3)": scratch_recipe})  # [es]
+compare_recipes({"pretrained": pretrained_recipe, "from scratch (section 3)": scratch_recipe})  # [en]
+
+# %% [markdown]
+# <!-- es -->
 # ### Embeddings y puntuaciones
 #
 # `extract` ejecuta el modelo sobre cada locución que usan los trials (en la GPU si la hay) y
@@ -175,6 +208,47 @@ RESULTS = {}  # [es] una fila por sistema, por su nombre: volver a ejecutar una 
 RESULTS["pretrained"] = evaluate(pretrained_model, trials, TEST_ROOT, name="pretrained", out_dir=OUT / "pretrained",
                                  train_seconds=None if pretrained_minutes is None else 60 * pretrained_minutes, cache_dir=CACHE)
 readable(results_table(list(RESULTS.values())))
+
+# %% [markdown]
+# <!-- es -->
+# ### Elegir el umbral
+#
+# Cada umbral da una tasa de falsas aceptaciones (FA: un impostor entra) y otra de falsos rechazos
+# (FR: el locutor verdadero se queda fuera). Cuál conviene depende de la aplicación, a través de
+# la función de coste de detección:
+#
+# DCF(t) = C_miss · P_target · FR(t) + C_fa · (1 − P_target) · FA(t),
+#
+# normalizada por el coste del mejor sistema que no escucha (aceptar a todos o rechazar a todos).
+# La minDCF es su mínimo sobre todos los umbrales, y su umbral es donde esa aplicación debería
+# trabajar. Una línea telefónica de un banco (pocos impostores, pero cada uno vacía una cuenta)
+# pide un umbral alto; un altavoz inteligente (casi siempre habla su dueño) uno bajo. Mueve el
+# deslizador y cambia de aplicación: la FA, la FR, el coste y los recuentos cambian al momento
+# (la figura estática es la que guarda el informe).
+# <!-- en -->
+# ### Choosing the threshold
+#
+# Each threshold gives a false-acceptance rate (FA: an impostor gets in) and a false-rejection
+# rate (FR: the true speaker is turned away). Which one suits depends on the application, through
+# the detection cost function:
+#
+# DCF(t) = C_miss · P_target · FR(t) + C_fa · (1 − P_target) · FA(t),
+#
+# normalised by the cost of the best system that does not listen (accept everyone or reject
+# everyone). minDCF is its minimum over all thresholds, and its threshold is where that application
+# should operate. A bank's phone line (few impostors, but each one empties an account) wants a
+# high threshold; a smart speaker (its owner almost always speaks) a low one. Move the slider and
+# change the application: FA, FR, the cost and the counts follow at once (the static figure is
+# what the report keeps).
+
+# %%
+from labkit.thresholds import describe, threshold_explorer, threshold_figure
+
+threshold_fig = threshold_figure(scores, trials.labels)
+save_figure(threshold_fig, OUT / "figures" / "thresholds")
+print(describe(scores, trials.labels))
+display(threshold_fig)
+threshold_explorer(scores, trials.labels)
 
 # %% [markdown]
 # <!-- es -->
@@ -303,8 +377,130 @@ display(systems_figure)
 # Compara las filas: parámetros, MACs, minutos de entrenamiento, EER y minDCF. Con los mismos
 # minutos, el modelo grande ve menos ejemplos de entrenamiento, pero cada paso puede aprender más.
 # ¿Qué efecto gana aquí?
+# <!-- en -->
+# Compare the rows: parameters, MACs, training minutes, EER and minDCF. With the same number of
+# minutes, the larger model sees fewer training examples, but each step can learn more.
+# Which effect wins here?
+
+# %% [markdown]
+# <!-- es -->
+# ## 5. El estudio de tamaño: las mismas épocas con los mismos datos
 #
-# ## 5. Preguntas
+# La pregunta de las transparencias: *¿es mejor un modelo pequeño, ya que tenemos pocos datos, o
+# mejoramos añadiendo capas y filtros?* Aquí cada sistema de `configs/size-study.yaml` (el único
+# sitio que los nombra: añade o cambia sistemas allí) entrena **el mismo número de épocas** con
+# **el mismo conjunto de entrenamiento pequeño**: los mismos datos, vistos las mismas veces; solo
+# cambia la red. Tras cada época, cada sistema se mide con los mismos **trials de validación**, de
+# locutores de entrenamiento apartados del entrenamiento: si la pérdida de entrenamiento sigue
+# bajando mientras la EER de validación deja de bajar o sube, la red está **sobreajustando**
+# (memoriza a sus locutores en lugar de aprender voces). Al final, cada sistema se evalúa con los
+# trials de test.
+# <!-- en -->
+# ## 5. The size study: the same epochs on the same data
+#
+# The slides' question: *is a smaller model better, as we have little data, or do we do better by
+# adding layers and filters?* Here each system of `configs/size-study.yaml` (the one place that
+# names them: add or change systems there) trains for **the same number of epochs** on **the same
+# small training set**: the same data, seen the same number of times; only the network changes.
+# After every epoch each system is scored on the same **validation trials**, from training
+# speakers held out of training: if the training loss keeps falling while the validation EER
+# stops falling or rises, the network is **overfitting** (it memorises its speakers instead of
+# learning voices). At the end, every system is evaluated on the test trials.
+
+# %%
+from labkit import size_study
+
+STUDY = size_study.load_study(PRESET if QUICK else "real")  # [es] el modo de configs/size-study.yaml [en] the mode of configs/size-study.yaml
+split = size_study.prepare(STUDY, TRAIN_ROOT, OUT / "size-study" / "split")
+print(f"entrenamiento: {split.train_speakers} locutores, {split.train_utterances} locuciones | validación: "  # [es]
+      f"{split.val_speakers} locutores apartados, {split.val_trials_count} trials | {STUDY.epochs} épocas por sistema")  # [es]
+print(f"training: {split.train_speakers} speakers, {split.train_utterances} utterances | validation: "  # [en]
+      f"{split.val_speakers} held-out speakers, {split.val_trials_count} trials | {STUDY.epochs} epochs per system")  # [en]
+STUDY_RUNS = {}  # [es] una carpeta por sistema: volver a ejecutar reutiliza los entrenamientos terminados [en] one folder per system: re-running reuses finished runs
+for name in STUDY.systems:
+    STUDY_RUNS[name] = size_study.train_system(STUDY, name, TRAIN_ROOT, split, OUT / "size-study", on_log=LivePlot())
+
+# %%
+STUDY_ROWS = {name: size_study.study_row(name, run_dir, trials, TEST_ROOT, OUT / "size-study" / name / "eval", cache_dir=CACHE)
+              for name, run_dir in STUDY_RUNS.items()}
+study_results = size_study.study_table(list(STUDY_ROWS.values()))
+study_results.to_csv(OUT / "size_study.csv", index=False)
+study_curves = size_study.curves_figure(STUDY_RUNS, title="Mismas épocas, mismos datos")  # [es]
+study_curves = size_study.curves_figure(STUDY_RUNS, title="Same epochs, same data")  # [en]
+study_scores = {name: read_scores(OUT / "size-study" / name / "eval" / "scores.txt") for name in STUDY_RUNS}
+study_det = det_plot({name: (s.scores, s.labels) for name, s in study_scores.items()}, title="DET: estudio de tamaño")  # [es]
+study_det = det_plot({name: (s.scores, s.labels) for name, s in study_scores.items()}, title="DET: size study")  # [en]
+save_figure(study_curves, OUT / "figures" / "size_study_curves")
+save_figure(study_det, OUT / "figures" / "size_study_det")
+display(readable(study_results), study_curves, study_det)
+
+# %% [markdown]
+# <!-- es -->
+# Lee la tabla y las curvas antes de contestar s2_q6 y s2_q7: ¿qué sistema tiene la menor EER de
+# validación y de test? ¿En qué época fue mejor cada uno, y siguió bajando su pérdida de
+# entrenamiento después? ¿Compensa el coste (parámetros, FLOPs, minutos)? Escribe lo que muestran
+# *estos* números, aunque no sea lo que esperabas: con otros datos o más épocas la respuesta puede
+# cambiar, y decir por qué es parte de la respuesta.
+# <!-- en -->
+# Read the table and the curves before answering s2_q6 and s2_q7: which system has the lowest
+# validation and test EER? At which epoch was each one best, and did its training loss keep
+# falling afterwards? Is the cost (parameters, FLOPs, minutes) worth it? Write what *these*
+# numbers show, even if it is not what you expected: with other data or more epochs the answer may
+# change, and saying why is part of the answer.
+
+# %% [markdown]
+# <!-- es -->
+# ### Embeddings que se pueden mirar
+#
+# Cada embedding tiene cientos de dimensiones; el análisis de componentes principales (PCA) las
+# proyecta en las dos direcciones en que más varían. Un buen modelo agrupa las locuciones de cada
+# locutor (un color) lejos de las demás, sea cual sea la sesión. A la izquierda el modelo
+# preentrenado, a la derecha el tuyo desde cero (sección 3); la "separación" resume el mapa en un
+# número (cercanía a los de su locutor menos cercanía a los demás).
+# <!-- en -->
+# ### Embeddings you can look at
+#
+# Each embedding has hundreds of dimensions; principal component analysis (PCA) projects them onto
+# the two directions along which they vary most. A good model groups each speaker's utterances (one
+# colour) away from the others, whatever the session. Left the pretrained model, right yours from
+# scratch (section 3); "separation" sums the map up in one number (closeness to the speaker's own
+# utterances minus closeness to the others).
+
+# %%
+from labkit.embedding_map import embedding_map
+
+scratch_ids, scratch_embeddings = extract(models.load(run_small / "model.pt").to(device), trial_manifest(TEST_ROOT, trials), cache_dir=CACHE)
+speaker_of = [utt.split("/")[0] for utt in ids]  # [es] en VoxCeleb, el nombre de la locución empieza por su locutor [en] in VoxCeleb, an utterance's name starts with its speaker
+map_figure = embedding_map({"preentrenado": (embeddings, speaker_of), "desde cero": (scratch_embeddings, speaker_of)},  # [es]
+                           title="Embeddings de los locutores de test (PCA)")  # [es]
+map_figure = embedding_map({"pretrained": (embeddings, speaker_of), "from scratch": (scratch_embeddings, speaker_of)},  # [en]
+                           title="Test speakers' embeddings (PCA)")  # [en]
+save_figure(map_figure, OUT / "figures" / "embedding_map")
+map_figure
+
+# %% [markdown]
+# <!-- es -->
+# ### Los trials más difíciles
+#
+# Los errores del modelo preentrenado en el umbral de la EER: los impostores con la puntuación más
+# alta (falsas aceptaciones) y los locutores verdaderos con la más baja (falsos rechazos).
+# Escúchalos: ¿dos voces parecidas? ¿la misma voz con otro micrófono, otra sala u otro ruido?
+# <!-- en -->
+# ### The hardest trials
+#
+# The pretrained model's mistakes at the EER threshold: the impostors with the highest scores
+# (false acceptances) and the true speakers with the lowest (false rejections). Listen to them:
+# two similar voices? the same voice through another microphone, room or noise?
+
+# %%
+from labkit.hardest_trials import hardest_trials, play_trials
+
+hardest = hardest_trials(trials, scores, summary["eer_threshold"], n=2)
+play_trials(hardest, TEST_ROOT)
+
+# %% [markdown]
+# <!-- es -->
+# ## 6. Preguntas
 #
 # Escribe cada respuesta entre las comillas triples (los números y las opciones, entre las comillas
 # de `""`) y ejecuta la celda: se guarda al momento. `progress()` lista lo que falta.
@@ -313,11 +509,7 @@ display(systems_figure)
 # nueva de este cuaderno conserva tu trabajo. Para vaciar de verdad una respuesta:
 # `answer("s2_q1", "", clear=True)`.
 # <!-- en -->
-# Compare the rows: parameters, MACs, training minutes, EER and minDCF. With the same number of
-# minutes, the larger model sees fewer training examples, but each step can learn more.
-# Which effect wins here?
-#
-# ## 5. Questions
+# ## 6. Questions
 #
 # Write each answer between the triple quotes (numbers and choices between the quotes of `""`)
 # and run the cell: it is saved at once. `progress()` lists what is still missing.
@@ -333,14 +525,14 @@ progress()
 
 # %% [markdown]
 # <!-- es -->
-# ## 6. El informe
+# ## 7. El informe
 #
 # `build_report` escribe el informe a partir de tu fichero de respuestas: `report.pdf` si LaTeX
 # está instalado, y siempre `report.docx`, las fuentes LaTeX y `report-overleaf.zip`. Sin LaTeX
 # (como en Colab), sube el zip a [Overleaf](https://www.overleaf.com) (*New project → Upload
 # project*) y compílalo allí.
 # <!-- en -->
-# ## 6. The report
+# ## 7. The report
 #
 # `build_report` writes the report from your answers file: `report.pdf` when LaTeX is installed,
 # always `report.docx`, the LaTeX sources and `report-overleaf.zip`. Without LaTeX (as on Colab),
