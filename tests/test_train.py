@@ -213,11 +213,11 @@ def test_sigkill_mid_epoch_then_resume_finishes_with_a_continuous_history(tiny_c
 @pytest.mark.slow
 def test_time_budget_stops_after_saving_and_a_rerun_continues(tiny_corpus, tmp_path):
     run_dir = tmp_path / "budget"
-    cfg = tiny_config(tiny_corpus, run_dir, "run.epochs=50", "run.max_minutes=0.05")
+    cfg = tiny_config(tiny_corpus, run_dir, "run.epochs=100000", "run.max_minutes=0.05")  # the budget stops it, on any machine
     train(cfg, progress=False)
     checkpoint, _ = load_latest_checkpoint(run_dir)
     first_stop = checkpoint["state"]["step"]
-    assert 0 < first_stop < 50 * 1000 and checkpoint["state"]["elapsed_s"] >= 3.0
+    assert first_stop > 0 and checkpoint["state"]["elapsed_s"] >= 3.0
     assert (run_dir / "model.pt").exists()
     train(apply_overrides(cfg, ["run.max_minutes=0.1"]), progress=False)  # a larger budget picks up from there
     checkpoint, _ = load_latest_checkpoint(run_dir)
