@@ -315,7 +315,7 @@ show(SpeakerResNet.forward)
 from labkit.models.losses import MarginSoftmax
 
 show(MarginSoftmax.target_logit)
-show(MarginSoftmax.forward)
+show(MarginSoftmax.logits)
 
 # %% [markdown]
 # <!-- es -->
