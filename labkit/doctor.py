@@ -139,9 +139,10 @@ def check_sources(timeout: float = 5.0) -> list[Check]:
     return checks
 
 
-def doctor(data_root: str | Path = "data", timeout: float = 5.0) -> list[Check]:
-    """Every check, in the order the lab needs them."""
-    return [check_gpu(), check_disk(data_root), check_drive(), check_pyav(), check_tex(), *check_sources(timeout)]
+def doctor(data_root: str | Path = "data", timeout: float = 5.0, sources: bool = True) -> list[Check]:
+    """Every check, in the order the lab needs them (``sources=False``: this machine only, no network)."""
+    checks = [check_gpu(), check_disk(data_root), check_drive(), check_pyav(), check_tex()]
+    return checks + check_sources(timeout) if sources else checks
 
 
 def format_table(checks: list[Check]) -> str:

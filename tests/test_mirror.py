@@ -169,6 +169,17 @@ def test_doctor_shows_what_works_and_what_to_do(mirror_files, monkeypatch, tmp_p
     assert {line.split()[0] for line in table[1:]} >= {"GPU", "disk", "Google", "PyAV", "TeX", "hf", "http"}
 
 
+def test_the_notebooks_doctor_cell_checks_this_machine_without_asking_any_host(mirror, monkeypatch, tmp_path):
+    from labkit.doctor import doctor
+
+    monkeypatch.setenv("LABKIT_ASSETS", str(mirror.assets))
+    requests = len(mirror.log)
+    rows = doctor(tmp_path, sources=False)
+    assert [c.name for c in rows] == ["GPU", "disk", "Google Drive", "PyAV", "TeX"]
+    assert len(mirror.log) == requests
+    assert len(doctor(tmp_path, timeout=5.0)) > len(rows) and len(mirror.log) > requests
+
+
 def test_instructor_fills_drive_ids_and_students_get_drive_first(mirror, tmp_path, monkeypatch, capsys):
     import gdown
 

@@ -92,3 +92,9 @@ from labkit.colab import setup
 
 # [es] Instala labkit, monta Drive, comprueba la GPU y PyAV; si algo falla, dice la causa (✗) y qué hacer (→). [en] Installs labkit, mounts Drive, checks the GPU and PyAV; on a failure it says the cause (✗) and what to do (→).
 QUICK, PRESET, DATA, OUT = setup(QUICK, LANGUAGE, USE_DRIVE, checkout=CHECKOUT)
+
+# %%
+from labkit.doctor import doctor, format_table
+
+# [es] Qué funciona en esta máquina y qué hacer con lo demás (`!labkit doctor` prueba además cada servidor de descarga). [en] What works on this machine and what to do about the rest (`!labkit doctor` also tries each download host).
+print(format_table(doctor(DATA, sources=False)))
