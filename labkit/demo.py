@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from labkit import models, pretrained
-from labkit.config import apply_overrides, load_config
+from labkit.config import apply_overrides, load_config, validate
 from labkit.data.synthetic import make_corpus
 from labkit.evaluate import evaluate, results_table
 from labkit.files import REPOSITORY
@@ -37,6 +37,9 @@ def run_demo(
 ) -> pd.DataFrame:
     """Run the demo and return its results table (also written to ``out_dir/results.csv``)."""
     root, out = Path(root), Path(out_dir)
+    cfg = load_config(config)
+    overrides = [f"data.root={root}", f"run.out_dir={out / 'scratch'}"] + ([f"run.epochs={epochs}"] if epochs is not None else [])
+    cfg = validate(apply_overrides(cfg, overrides))  # a bad --epochs fails here, before any work
     if not (root / "meta" / "veri_test.txt").exists():
         print(f"[1/4] generating the synthetic 'lab' corpus in {root} ...")
         make_corpus(root, preset="lab")
@@ -47,9 +50,6 @@ def run_demo(
     rows = [evaluate(pretrained.load(), trials, root, name="pretrained", out_dir=out / "pretrained",
                      train_seconds=pretrained.metrics().get("train_min", 0) * 60, **embed_options)]
 
-    cfg = load_config(config)
-    overrides = [f"data.root={root}", f"run.out_dir={out / 'scratch'}"] + ([f"run.epochs={epochs}"] if epochs else [])
-    cfg = apply_overrides(cfg, overrides)
     print(f"[3/4] training {cfg.model.arch}{cfg.model.depth} width {cfg.model.width} from scratch for {cfg.run.epochs} epochs ...")
     run_dir = train(cfg, progress=progress)
     scratch, trained = models.load(run_dir / "model.pt"), models.load_extra(run_dir / "model.pt")

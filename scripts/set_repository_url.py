@@ -63,6 +63,7 @@ def write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
         f.write(text)
+    os.chmod(tmp, path.stat().st_mode & 0o7777)  # mkstemp makes 0600: keep the file's own mode
     os.replace(tmp, path)
 
 

@@ -29,3 +29,12 @@ def test_demo_evaluates_pretrained_trains_from_scratch_and_prints_the_table(tiny
         assert line in result.stdout
     for name in ("det.pdf", "det.png", "pretrained/det.png", "scratch/histogram.png", "scratch/model.pt"):
         assert (out / name).exists(), name
+
+
+def test_demo_refuses_zero_epochs_before_any_work(tmp_path):
+    command = [sys.executable, "-m", "labkit", "demo", "--root", str(tmp_path / "corpus"), "--out-dir", str(tmp_path / "out"),
+               "--epochs", "0", "--no-progress"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["labkit demo: error: run.epochs: expected a number > 0, got 0"]
+    assert not (tmp_path / "corpus").exists() and not (tmp_path / "out").exists()

@@ -97,8 +97,10 @@ def test_set_repository_url_follows_a_fork_and_is_idempotent(tmp_path):
     stale = run_script(root, "--check")
     assert stale.returncode == 1 and stale.stdout.count("out of date") == 1 + len(SOURCES) + len(NOTEBOOKS)
 
+    (root / "README.md").chmod(0o644)
     result = run_script(root)
     assert result.returncode == 0, result.stderr
+    assert (root / "README.md").stat().st_mode & 0o777 == 0o644  # rewritten, but still readable by others
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert set(GITHUB_REPO.findall(readme)) == {"uc3m-audio/practica2-locutor"}
     assert "https://colab.research.google.com/github/uc3m-audio/practica2-locutor/blob/main/notebooks/es/session2.ipynb" in readme
