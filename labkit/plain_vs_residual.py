@@ -11,10 +11,11 @@ initialisation, only the shortcuts ``out + x`` are gone. Two measurements compar
    trained), BN rescales every layer's signal, so the plain network's gradient does not vanish;
    at initialisation it is even larger than the residual one's. The ResNet paper says so itself
    ("the backward propagated gradients exhibit healthy norms with BN").
-2. **Training loss of the first steps** (with batch normalisation, on identical batches): even
-   with healthy gradients the deep plain network learns more slowly. The paper calls this the
-   degradation problem: without shortcuts, a block must learn the identity to pass its input on;
-   with them, doing nothing is the default and each block learns only a correction.
+2. **Training loss of the first steps** (with batch normalisation, on identical batches). Which
+   network is ahead after a few dozen steps on a small corpus depends on the data; the paper's
+   finding needs long training: the deep plain network ends *worse* (the degradation problem).
+   Without shortcuts a block must learn the identity to pass its input on; with them, doing
+   nothing is the default and each block learns only a correction.
 """
 
 from __future__ import annotations

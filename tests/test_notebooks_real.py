@@ -35,7 +35,7 @@ def test_both_notebooks_in_real_mode_against_the_mirror_then_a_new_vm_restores_f
     out, drive = tmp_path / "out", tmp_path / "drive" / "labkit_cache"
     with Mirror(files) as mirror:
         for name, value in {"LABKIT_ASSETS": str(mirror.assets), "LABKIT_NOTEBOOK_QUICK": "0", "LABKIT_NOTEBOOK_CPU": "1",
-                            "LABKIT_NOTEBOOK_MINUTES": "1", "LABKIT_ANSWERS": str(tmp_path / "answers.json"),
+                            "LABKIT_NOTEBOOK_MINUTES": "1", "LABKIT_NOTEBOOK_STUDY": "rehearsal", "LABKIT_ANSWERS": str(tmp_path / "answers.json"),
                             "LABKIT_NOTEBOOK_OUT": str(out), "LABKIT_DRIVE_CACHE": str(drive),
                             "HF_HOME": str(tmp_path / "hf_home")}.items():
             monkeypatch.setenv(name, value)

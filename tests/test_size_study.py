@@ -23,12 +23,20 @@ def test_study_file_has_three_systems_or_more_in_every_mode():
 
 
 def test_bad_study_files_say_what_is_wrong(tmp_path):
-    with pytest.raises(ValueError, match=r"no mode 'huge' under 'modes'; expected one of \['lab', 'real', 'tiny'\]"):
+    with pytest.raises(ValueError, match=r"no mode 'huge' under 'modes'; expected one of \['lab', 'real', 'rehearsal', 'tiny'\]"):
         load_study("huge")
     bad = tmp_path / "study.yaml"
     bad.write_text(STUDY_FILE.read_text().replace("epochs: 12", "epochs: twelve"), encoding="utf-8")
     with pytest.raises(ValueError, match=r"study.yaml: modes.lab.epochs must be a int, got 'twelve'"):
         load_study("lab", bad)
+
+
+def test_every_mode_validates_and_holds_out_fewer_speakers_than_its_data_has():
+    for mode in ("lab", "tiny", "real", "rehearsal"):
+        study = load_study(mode)
+        assert study.epochs > 0 and 0 < study.val_speakers
+    assert load_study("real").val_speakers < 100  # tiny_few, the notebooks' subset, has 100 speakers in all
+    assert load_study("rehearsal").train_speakers + load_study("rehearsal").val_speakers <= 90  # the CI mirror's subset
 
 
 def test_every_system_gets_the_same_data_and_epochs_and_its_own_network(tiny_corpus, tmp_path):

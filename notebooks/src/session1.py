@@ -431,19 +431,22 @@ print(f"the embedding (x-vector) is taken at: {EMBEDDING_LAYER}")  # [en]
 # izquierda, la norma del gradiente que llega a cada bloque en la inicialización: **sin batch
 # normalization** (las redes de la época de VGG), el gradiente de la red plana es órdenes de
 # magnitud menor (se desvanece); con batch normalization no se desvanece (el propio artículo de
-# ResNet lo dice), y aun así, a la derecha, la red plana aprende mucho más despacio con los mismos
-# lotes: sin atajo, cada bloque tiene que aprender a dejar pasar su entrada; con él, no hacer nada
-# es lo de partida y cada bloque solo aprende una corrección.
+# ResNet lo dice). A la derecha, la pérdida de los primeros pasos de las dos con los mismos lotes:
+# tras tan pocos pasos, cuál va por delante depende de los datos; el artículo de ResNet muestra que,
+# con entrenamiento largo, la red plana profunda acaba peor (el problema de degradación): sin atajo,
+# cada bloque tiene que aprender a dejar pasar su entrada; con él, no hacer nada es lo de partida y
+# cada bloque solo aprende una corrección.
 # <!-- en -->
 # ### Why residual connections: the same network with and without shortcuts
 #
 # `plain=True` builds ResNet34 without its shortcuts (the ResNet paper's "plain network"). Left,
 # the norm of the gradient reaching each block at initialisation: **without batch normalisation**
 # (the networks of the VGG era), the plain network's gradient is orders of magnitude smaller (it
-# vanishes); with batch normalisation it does not vanish (the ResNet paper says so itself), and
-# yet, right, the plain network learns much more slowly on the same batches: without a shortcut,
-# each block must learn to let its input through; with one, doing nothing is the starting point
-# and each block only learns a correction.
+# vanishes); with batch normalisation it does not vanish (the ResNet paper says so itself). Right,
+# the first training losses of both on the same batches: after so few steps, which one is ahead
+# depends on the data; the ResNet paper shows that with long training the deep plain network ends
+# worse (the degradation problem): without a shortcut, each block must learn to let its input
+# through; with one, doing nothing is the starting point and each block only learns a correction.
 
 # %%
 from labkit.plain_vs_residual import compare, figure as plain_vs_residual_figure

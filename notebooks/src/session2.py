@@ -410,7 +410,7 @@ display(systems_figure)
 # %%
 from labkit import size_study
 
-STUDY = size_study.load_study(PRESET if QUICK else "real")  # [es] el modo de configs/size-study.yaml [en] the mode of configs/size-study.yaml
+STUDY = size_study.load_study(os.environ.get("LABKIT_NOTEBOOK_STUDY") or (PRESET if QUICK else "real"))  # [es] el modo de configs/size-study.yaml [en] the mode of configs/size-study.yaml
 split = size_study.prepare(STUDY, TRAIN_ROOT, OUT / "size-study" / "split")
 print(f"entrenamiento: {split.train_speakers} locutores, {split.train_utterances} locuciones | validación: "  # [es]
       f"{split.val_speakers} locutores apartados, {split.val_trials_count} trials | {STUDY.epochs} épocas por sistema")  # [es]
