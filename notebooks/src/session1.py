@@ -376,9 +376,9 @@ from labkit.identification import confusion_figure, enrolment_split, identify
 if QUICK:
     embedder = pretrained.load()
 else:
-    from labkit.data.download import fetch
+    from labkit.data.download import download
 
-    embedder = models.load(fetch("wespeaker_resnet34", DATA))
+    embedder = models.load(download(["wespeaker_resnet34"], DATA)[0])  # [es] también se guarda en Drive [en] kept on Drive too
 N_SPEAKERS = min(10, test["speaker"].nunique())  # [es] locutores registrados: prueba con más [en] enrolled speakers: try more
 enrol, held_out = enrolment_split(test, N_SPEAKERS)
 ids, embeddings = extract(embedder.to(pick_device("auto")), pd.concat([enrol, held_out]), cache_dir=OUT / "cache")

@@ -77,9 +77,9 @@ if QUICK:
     pretrained_model = pretrained.load()
     pretrained_minutes = pretrained.metrics().get("train_min")
 else:
-    from labkit.data.download import fetch
+    from labkit.data.download import download
 
-    pretrained_model = models.load(fetch("wespeaker_resnet34", DATA))
+    pretrained_model = models.load(download(["wespeaker_resnet34"], DATA)[0])  # [es] también se guarda en Drive [en] kept on Drive too
     pretrained_minutes = None  # [es] entrenado por WeSpeaker, en muchas GPU [en] trained by WeSpeaker, on many GPUs
 cfg = pretrained_model.config
 print(f"{cfg.arch}{cfg.depth}, anchura {cfg.width}: {count_parameters(pretrained_model) / 1e6:.2f} M parámetros, "  # [es]
