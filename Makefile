@@ -27,9 +27,13 @@ demo: venv
 tex:
 	@bash scripts/install-tex.sh
 
+# .venv-colab is built (mostly downloads) while the main suite runs, then its notebook runs follow.
 test: venv tex
-	$(PYTEST)
-	$(MAKE) test-colab
+	@mkdir -p runs; $(MAKE) --no-print-directory $(COLAB_STAMP) > runs/venv-colab.log 2>&1 & colab=$$!; \
+	$(PYTEST); status=$$?; \
+	wait $$colab || { cat runs/venv-colab.log; echo "building .venv-colab failed (log above)"; exit 1; }; \
+	[ $$status -eq 0 ] || exit $$status; \
+	$(MAKE) --no-print-directory test-colab
 
 # The notebooks again on Google Colab's package versions (ipywidgets 7.7.1, IPython 7.34, pandas 2.2.3, ...):
 # a second venv constrained by .ci/colab-constraints.txt (scripts/colab_env.py says what differs from Colab).
