@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.files import COLAB_DRIVE
+from labkit.i18n import t
 
 REAL_MODE_BYTES = 16 * 10**9  # the ~100 h subset as wav (11.5 GB), VoxCeleb1 test and its zip (2.1 GB), models, margin
 LEVELS = {"ok": "ok", "warn": "!", "fail": "FAIL"}
@@ -37,8 +38,7 @@ def check_gpu() -> Check:
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         return Check("GPU", "ok", f"{props.name}, {props.total_memory / 2**30:.0f} GiB")
-    return Check("GPU", "warn", "none: training runs on the CPU (slow for real mode)",
-                 "Colab: Runtime > Change runtime type > T4 GPU")
+    return Check("GPU", "warn", t("doctor.no_gpu"), t("doctor.no_gpu_fix"))
 
 
 def check_disk(folder: str | Path, needed: int = REAL_MODE_BYTES) -> Check:
@@ -46,20 +46,19 @@ def check_disk(folder: str | Path, needed: int = REAL_MODE_BYTES) -> Check:
     folder = Path(folder)
     probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("/"))
     free = shutil.disk_usage(probe).free
-    seen = f"{free / 1e9:.1f} GB free at {probe}"
+    seen = t("doctor.disk_free", gb=free / 1e9, folder=probe)
     if free >= needed:
-        return Check("disk", "ok", seen)
-    return Check("disk", "fail", seen, f"real mode needs about {needed / 1e9:.0f} GB: free space or choose another --dest")
+        return Check(t("doctor.disk"), "ok", seen)
+    return Check(t("doctor.disk"), "fail", seen, t("doctor.disk_fix", gb=needed / 1e9))
 
 
 def check_drive(mount: Path = COLAB_DRIVE) -> Check:
     """Google Drive mounted (Colab): answers and downloads survive a recycled VM."""
     if (mount / "MyDrive").is_dir():
-        return Check("Google Drive", "ok", f"mounted at {mount}")
+        return Check("Google Drive", "ok", t("doctor.drive_mounted", path=mount))
     if mount.parent.is_dir():  # on Colab, not mounted
-        return Check("Google Drive", "warn", "not mounted: a new VM starts from nothing",
-                     "from google.colab import drive; drive.mount('/content/drive')")
-    return Check("Google Drive", "ok", "not on Colab (local disk only)")
+        return Check("Google Drive", "warn", t("doctor.drive_not_mounted"), "from google.colab import drive; drive.mount('/content/drive')")
+    return Check("Google Drive", "ok", t("doctor.not_colab"))
 
 
 def check_pyav() -> Check:
@@ -67,12 +66,12 @@ def check_pyav() -> Check:
     try:
         import av
     except ImportError:
-        return Check("PyAV", "fail", "not installed: VoxCeleb2's .m4a cannot be converted", "pip install av")
+        return Check("PyAV", "fail", t("doctor.no_pyav"), "pip install av")
     try:
         av.codec.Codec("aac", "r")
     except Exception as error:  # PyAV raises its own UnknownCodecError
-        return Check("PyAV", "fail", f"{av.__version__} without an AAC decoder ({error})", "pip install --force-reinstall av")
-    return Check("PyAV", "ok", f"{av.__version__}, AAC decoder present")
+        return Check("PyAV", "fail", t("doctor.no_aac", version=av.__version__, error=error), "pip install --force-reinstall av")
+    return Check("PyAV", "ok", t("doctor.aac", version=av.__version__))
 
 
 def check_tex() -> Check:
@@ -80,8 +79,7 @@ def check_tex() -> Check:
     found = shutil.which("pdflatex")
     if found:
         return Check("TeX", "ok", found)
-    return Check("TeX", "warn", "no pdflatex: no PDF report here",
-                 "bash scripts/install-tex.sh, or upload report-overleaf.zip to Overleaf")
+    return Check("TeX", "warn", t("doctor.no_tex"), t("doctor.no_tex_fix"))
 
 
 def _probe(url: str, headers: dict[str, str], timeout: float) -> tuple[str, str]:
@@ -147,6 +145,6 @@ def doctor(data_root: str | Path = "data", timeout: float = 5.0, sources: bool =
 
 def format_table(checks: list[Check]) -> str:
     """The checks as a plain-text table (works in a terminal and a notebook cell)."""
-    rows = [("check", "", "seen", "what to do")] + [(c.name, LEVELS[c.level], c.seen, c.todo) for c in checks]
+    rows = [(t("doctor.check"), "", t("doctor.seen"), t("doctor.todo"))] + [(c.name, LEVELS[c.level], c.seen, c.todo) for c in checks]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{a:{widths[0]}}  {b:{widths[1]}}  {c:{widths[2]}}  {d}".rstrip() for a, b, c, d in rows)

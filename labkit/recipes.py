@@ -14,32 +14,35 @@ from pathlib import Path
 import pandas as pd
 
 from labkit.config import ExperimentConfig, load_config
-from labkit.i18n import label
+from labkit.i18n import label, t
 
 
 def architecture(cfg: ExperimentConfig) -> str:
-    """The network in a few words, e.g. ``resnet10, width 16, embedding 128, 40 mel bands``."""
+    """The network in a few words, e.g. ``resnet10, width 16, embedding 128, 40 mel bands`` (in the language in use)."""
     model = cfg.model
-    name = f"{model.arch}{model.depth}, width {model.width}" if model.arch == "resnet" else model.arch
+    name = t("recipe.resnet", arch=f"{model.arch}{model.depth}", width=model.width) if model.arch == "resnet" else model.arch
     if model.plain:
-        name += " (plain: no shortcuts)"
-    return f"{name}, {model.pooling} pooling, embedding {model.embed_dim}, {model.frontend.n_mels} mel bands ({model.frontend.kind})"
+        name += t("recipe.plain")
+    return t("recipe.network", name=name, pooling=model.pooling, embed=model.embed_dim, mels=model.frontend.n_mels, kind=model.frontend.kind)
 
 
 def recipe(cfg: ExperimentConfig, history: pd.DataFrame | None = None) -> dict[str, str]:
     """One system's recipe as labelled lines: network, loss, optimiser, data, and what the history shows was done."""
-    loss = cfg.loss.kind + (f" (scale {cfg.loss.scale:g}, margin {cfg.loss.margin:g})" if cfg.loss.kind in ("am", "aam") else "")
-    budget = f"{cfg.run.max_minutes:g} min budget" if cfg.run.max_minutes else "no time budget"
+    margin = cfg.loss.kind in ("am", "aam")
+    loss = cfg.loss.kind + (t("recipe.margin", scale=cfg.loss.scale, margin=cfg.loss.margin) if margin else "")
+    budget = t("recipe.budget", minutes=cfg.run.max_minutes) if cfg.run.max_minutes else t("recipe.no_budget")
+    optim = cfg.optim
     lines = {
         "network": architecture(cfg),
         "loss_kind": loss,
-        "optimiser": f"{cfg.optim.name}, lr {cfg.optim.lr:g} -> {cfg.optim.final_lr:g} ({cfg.optim.schedule}), weight decay {cfg.optim.weight_decay:g}",
-        "data": f"{cfg.data.root}: {cfg.data.crop_seconds:g} s crops, batches of {cfg.data.batch_size}" + (", augmented" if cfg.data.augment else ""),
-        "schedule": f"up to {cfg.run.epochs} epochs, {budget}",
+        "optimiser": t("recipe.optimiser", name=optim.name, lr=optim.lr, final=optim.final_lr, schedule=optim.schedule, decay=optim.weight_decay),
+        "data": t("recipe.data", root=cfg.data.root, crop=cfg.data.crop_seconds, batch=cfg.data.batch_size)
+        + (t("recipe.augmented") if cfg.data.augment else ""),
+        "schedule": t("recipe.schedule", epochs=cfg.run.epochs, budget=budget),
     }
     if history is not None and len(history):
         done = history.iloc[-1]
-        lines["trained"] = f"{int(done['step'])} steps, {float(done['epoch']):.1f} epochs, {float(done['elapsed_s']) / 60:.1f} min"
+        lines["trained"] = t("recipe.trained", steps=int(done["step"]), epochs=float(done["epoch"]), minutes=float(done["elapsed_s"]) / 60)
     return lines
 
 

@@ -179,6 +179,15 @@ def test_the_notebooks_doctor_cell_checks_this_machine_without_asking_any_host(m
     assert len(mirror.log) == requests
     assert len(doctor(tmp_path, timeout=5.0)) > len(rows) and len(mirror.log) > requests
 
+    from labkit import i18n
+    from labkit.doctor import format_table
+
+    monkeypatch.setattr(i18n, "_chosen", i18n._chosen)  # restored after the test
+    i18n.set_language("es")  # the notebook's LANGUAGE: the table in the student's language
+    table = format_table(doctor(tmp_path, sources=False)).splitlines()
+    assert table[0].split() == ["comprobación", "visto", "qué", "hacer"]
+    assert "GB libres en" in next(line for line in table if line.startswith("disco"))
+
 
 def test_instructor_fills_drive_ids_and_students_get_drive_first(mirror, tmp_path, monkeypatch, capsys):
     import gdown

@@ -239,8 +239,12 @@ def test_notebook_api_progress_and_evidence(tmp_path, capsys):
     questions.answer("s1_q1", "La verificación decide si dos voces son de la misma persona.")
     questions.answer("s2_q2", "3,2")
     questions.attach("tab_results", pd.DataFrame({"system": ["ResNet34"], "EER (%)": [float("nan")]}))
+    questions.answer("s1_q2", """
+""")  # an answer cell run before it was written
+    questions.answer("s2_q4", "")
     out = capsys.readouterr().out
     assert "saved s1_q1: 11 words" in out and "saved s2_q2: 3.2" in out
+    assert "s1_q2: not answered yet" in out and "s2_q4: not answered yet" in out and "None" not in out
 
     table = progress()
     out = capsys.readouterr().out

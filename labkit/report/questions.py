@@ -94,8 +94,12 @@ def answer(qid: str, value: Any, clear: bool = False) -> None:
         print(t("answers.kept", qid=qid))
         return
     stored = store().save_answer(qid, value)
-    print(t("answers.saved_words", qid=qid, words=word_count(stored)) if bank().question(qid).kind == "text"
-          else t("answers.saved_value", qid=qid, value=stored))
+    if not is_answered(stored):
+        print(t("answers.empty", qid=qid))
+    elif bank().question(qid).kind == "text":
+        print(t("answers.saved_words", qid=qid, words=word_count(stored)))
+    else:
+        print(t("answers.saved_value", qid=qid, value=stored))
 
 
 def set_info(students: Sequence[tuple[str, str]] | None = None, language: str | None = None,
