@@ -77,3 +77,11 @@ def test_cli_prints_the_imagenet_table(capsys):
 def test_cli_names_an_unknown_model(capsys):
     assert main(["summary", "vgg19"]) == 1
     assert "unknown model 'vgg19'" in capsys.readouterr().err
+
+
+def test_lstm_multiply_adds_are_counted_from_their_sizes():
+    """FlopCounterMode does not see the fused LSTM kernel; MacCounter adds 4 gates x (input + hidden) x hidden per step and layer."""
+    lstm = nn.LSTM(40, 256, num_layers=3, batch_first=True)
+    assert count_macs(lstm, torch.zeros(2, 100, 40)) == 2 * 100 * (4 * 256 * (40 + 256) + 2 * 4 * 256 * (256 + 256))
+    both_ways = nn.LSTM(10, 8, num_layers=2, bidirectional=True)
+    assert count_macs(both_ways, torch.zeros(7, 1, 10)) == 7 * 2 * (4 * 8 * (10 + 8) + 4 * 8 * (16 + 8))

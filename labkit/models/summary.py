@@ -2,7 +2,8 @@
 
 Multiply-adds (MACs) are counted by ``torch.utils.flop_counter.FlopCounterMode`` on one forward
 pass: it counts the FLOPs of every convolution and matrix product (2 per multiply-add), so
-MACs = FLOPs / 2. Normalisation, activations and FFTs are not counted, as in the ResNet paper,
+MACs = FLOPs / 2. Recurrent layers (Resemblyzer's LSTM) run as one fused kernel that it does not
+see; ``MacCounter`` adds them from their sizes. Normalisation, activations and FFTs are not counted, as in the ResNet paper,
 whose "FLOPs" are multiply-adds too. ``imagenet_table`` compares the paper's ImageNet ResNets,
 built by our own ``labkit.models.resnet``, with the seed table.
 """
@@ -35,11 +36,48 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def lstm_macs(lstm: nn.LSTM, inputs: tuple) -> int:
+    """Multiply-adds of one ``nn.LSTM`` call: per time step and layer, 4 gates of (input + hidden) x hidden."""
+    steps = inputs[0].shape[0] * inputs[0].shape[1]  # batch x time, whichever comes first
+    hidden = lstm.proj_size or lstm.hidden_size  # what each step feeds back
+    directions = 2 if lstm.bidirectional else 1
+    total = 0
+    for layer in range(lstm.num_layers):
+        size_in = lstm.input_size if layer == 0 else hidden * directions
+        total += 4 * lstm.hidden_size * (size_in + hidden) + (lstm.hidden_size * lstm.proj_size if lstm.proj_size else 0)
+    return steps * total * directions
+
+
+class MacCounter:
+    """Multiply-adds while active: ``FlopCounterMode``'s convolutions and matrix products, plus every LSTM of ``model``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.flops, self.recurrent, self.handles = FlopCounterMode(display=False), 0, []
+        for module in model.modules():
+            if isinstance(module, nn.LSTM):
+                self.handles.append(module.register_forward_hook(self._add_lstm))
+
+    def _add_lstm(self, module: nn.LSTM, inputs: tuple, output: tuple) -> None:
+        self.recurrent += lstm_macs(module, inputs)
+
+    def macs(self) -> int:
+        return self.flops.get_total_flops() // 2 + self.recurrent
+
+    def __enter__(self) -> "MacCounter":
+        self.flops.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flops.__exit__(*exc)
+        for handle in self.handles:
+            handle.remove()
+
+
 def count_macs(model: nn.Module, *inputs: Tensor) -> int:
     """Multiply-adds of one forward pass of ``model(*inputs)``."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), MacCounter(model) as counter:
         model(*inputs)
-    return counter.get_total_flops() // 2
+    return counter.macs()
 
 
 def stages(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
@@ -65,21 +103,21 @@ class _StageProbe:
     frame mask along): each outermost call, from the first pre-hook to the matching hook, is one span.
     """
 
-    def __init__(self, stage: nn.Module, counter: FlopCounterMode) -> None:
-        self.counter, self.depth, self.start, self.flops, self.output = counter, 0, 0, 0, "-"
+    def __init__(self, stage: nn.Module, counter: MacCounter) -> None:
+        self.counter, self.depth, self.start, self.macs, self.output = counter, 0, 0, 0, "-"
         self.handles = []
         for module in stage.modules():
             self.handles += [module.register_forward_pre_hook(self.before), module.register_forward_hook(self.after)]
 
     def before(self, module: nn.Module, inputs: tuple) -> None:
         if self.depth == 0:
-            self.start = self.counter.get_total_flops()
+            self.start = self.counter.macs()
         self.depth += 1
 
     def after(self, module: nn.Module, inputs: tuple, output: Tensor | tuple) -> None:
         self.depth -= 1
         if self.depth == 0:
-            self.flops += self.counter.get_total_flops() - self.start
+            self.macs += self.counter.macs() - self.start
             first = output[0] if isinstance(output, tuple) else output  # the front-end also returns lengths
             self.output = " x ".join(str(size) for size in first.shape)
 
@@ -94,7 +132,7 @@ def summarize(model: nn.Module, seconds: float = 2.0, example: Tensor | None = N
     (the x-vector's segment7) have no output shape and no MACs."""
     example = example_input(model, seconds) if example is None else example
     was_training = model.training
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), MacCounter(model) as counter:
         probes = {name: _StageProbe(stage, counter) for name, stage in stages(model)}
         try:
             model.eval()(example)
@@ -103,10 +141,10 @@ def summarize(model: nn.Module, seconds: float = 2.0, example: Tensor | None = N
             for probe in probes.values():
                 probe.remove()
     rows = [
-        {"stage": name, "output": probe.output, "parameters": count_parameters(stage), "macs": probe.flops // 2}
+        {"stage": name, "output": probe.output, "parameters": count_parameters(stage), "macs": probe.macs}
         for (name, stage), probe in zip(stages(model), probes.values())
     ]
-    rows.append({"stage": "total", "output": "", "parameters": count_parameters(model), "macs": counter.get_total_flops() // 2})
+    rows.append({"stage": "total", "output": "", "parameters": count_parameters(model), "macs": counter.macs()})
     return pd.DataFrame(rows, columns=["stage", "output", "parameters", "macs"])
 
 
