@@ -237,9 +237,12 @@ def test_notebooks_run_all_headless_in_quick_mode_and_again(lang, tmp_path, monk
         for suffix in (".pdf", ".png"):
             assert (out / "figures" / f"{name}{suffix}").stat().st_size > 1000
     results = pd.read_csv(out / "results.csv")  # written again by the re-run of the results cell
-    assert results["model"].tolist() == ["pretrained", "resnet10-w16", "resnet18-w32"]  # one row per system, not six
+    assert results["model"].tolist() == ["pretrained", "resemblyzer", "resnet10-w16", "resnet18-w32"]  # one row per system, not eight
     assert results["eer_%"].between(0, 100).all() and (results["trials"] == 40).all()
-    assert results.loc[1, "params_M"] < results.loc[2, "params_M"]  # the larger model is larger
+    size = results.set_index("model")["params_M"]
+    assert size["resnet10-w16"] < size["resnet18-w32"] and size["resemblyzer"] > 1.4  # the larger model is larger; the real model, 1.42 M
+    verdicts = [line for line in text2.splitlines() if re.match(r"(resemblyzer|pretrained|resnet10-w16) +(puntuación|score) ", line)]
+    assert len(verdicts) == 3  # your own voice (here two corpus files): one verdict per model
     headers = {"es": ("EER (%)", "parámetros (M)"), "en": ("EER (%)", "parameters (M)")}[lang]
     assert all(header in text2 for header in headers) and "resnet18-w32" in text2  # the results table, readable headers
     for run in ("resnet10-w16", "resnet18-w32"):

@@ -211,6 +211,33 @@ readable(results_table(list(RESULTS.values())))
 
 # %% [markdown]
 # <!-- es -->
+# ### Un modelo real: Resemblyzer
+#
+# Resemblyzer (GE2E: Wan et al., 2018) aprendió a reconocer locutores con miles de voces reales
+# (LibriSpeech y VoxCeleb 1 y 2) y nunca ha oído una voz sintética. Sus pesos vienen dentro de su
+# paquete de PyPI; labkit los carga en una copia en torch de su red (40 bandas log-mel, tres capas
+# LSTM de 256, una capa lineal, trozos de 1,6 s promediados). Es otro sistema en todo: otra
+# arquitectura (recurrente, no convolucional), otra función de pérdida y otros datos. En modo
+# rápido su EER dice además cuánto se parecen nuestras voces sintéticas a las reales
+# (`labkit realism` la compara con un sistema que no ha aprendido nada).
+# <!-- en -->
+# ### A real model: Resemblyzer
+#
+# Resemblyzer (GE2E: Wan et al., 2018) learned to recognise speakers from thousands of real voices
+# (LibriSpeech and VoxCeleb 1 and 2) and has never heard a synthetic one. Its weights ship inside
+# its PyPI package; labkit loads them into a plain-torch copy of its network (40 log-mel bands,
+# three LSTM layers of 256, a linear layer, 1.6-s pieces averaged). It is another system in every
+# way: another architecture (recurrent, not convolutional), another loss and other data. In quick
+# mode its EER also tells how much our synthetic voices resemble real ones (`labkit realism`
+# compares it with a system that has learned nothing).
+
+# %%
+resemblyzer = models.load("resemblyzer")  # [es] la primera vez descarga su paquete de PyPI (17 MB) y comprueba su SHA-256 [en] the first time, downloads its PyPI package (17 MB) and checks its SHA-256
+RESULTS["resemblyzer"] = evaluate(resemblyzer, trials, TEST_ROOT, name="resemblyzer", out_dir=OUT / "resemblyzer" / "eval", cache_dir=CACHE)
+readable(results_table(list(RESULTS.values())))
+
+# %% [markdown]
+# <!-- es -->
 # ### Elegir el umbral
 #
 # Cada umbral da una tasa de falsas aceptaciones (FA: un impostor entra) y otra de falsos rechazos
@@ -497,6 +524,40 @@ from labkit.hardest_trials import hardest_trials, play_trials
 
 hardest = hardest_trials(trials, scores, summary["eer_threshold"], n=2)
 play_trials(hardest, TEST_ROOT)
+
+# %% [markdown]
+# <!-- es -->
+# ### Tu propia voz (opcional)
+#
+# En Colab, pon `MY_VOICE = True`, ejecuta la celda, permite el micrófono y di dos frases distintas
+# (4 s cada una); con `UPLOAD = True` subes en su lugar dos ficheros de audio (cualquier formato).
+# Cada modelo puntúa la pareja y la compara con el umbral de su EER en los trials de test. Prueba
+# también con la voz de otra persona. Los modelos entrenados con voces sintéticas nunca han oído una
+# voz real: ¿se equivocan más que Resemblyzer? Sin `MY_VOICE` (y fuera de Colab) la celda usa dos
+# locuciones de un mismo locutor de test, de dos sesiones.
+# <!-- en -->
+# ### Your own voice (optional)
+#
+# On Colab, set `MY_VOICE = True`, run the cell, allow the microphone and say two different
+# sentences (4 s each); with `UPLOAD = True` you upload two audio files instead (any format). Each
+# model scores the pair and compares it with the threshold of its EER on the test trials. Try
+# someone else's voice too. The models trained on synthetic voices have never heard a real voice:
+# are they wrong more often than Resemblyzer? Without `MY_VOICE` (and outside Colab) the cell uses
+# two utterances of one test speaker, from two sessions.
+
+# %%
+from IPython.display import Audio
+
+from labkit.own_voice import corpus_pair, score_pair, two_clips
+
+MY_VOICE = False  # [es] True: graba tu voz en Colab [en] True: record your voice on Colab
+UPLOAD = False  # [es] True: sube dos ficheros en lugar de grabar [en] True: upload two files instead of recording
+first, second = two_clips(OUT / "my_voice", root=TEST_ROOT, upload=UPLOAD) if MY_VOICE else corpus_pair(TEST_ROOT)
+display(Audio(filename=str(first)), Audio(filename=str(second)))
+for name, model in {"resemblyzer": resemblyzer, "pretrained": pretrained_model, "resnet10-w16": models.load(run_small / "model.pt")}.items():
+    score, threshold = score_pair(model.to(device), first, second), RESULTS[name]["eer_threshold"]
+    print(f"{name:13s} puntuación {score:.3f}, umbral de su EER {threshold:.3f}: {'mismo' if score >= threshold else 'distinto'} locutor")  # [es]
+    print(f"{name:13s} score {score:.3f}, threshold at its EER {threshold:.3f}: {'same' if score >= threshold else 'different'} speaker")  # [en]
 
 # %% [markdown]
 # <!-- es -->
