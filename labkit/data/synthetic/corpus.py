@@ -259,9 +259,9 @@ Stays with the speaker (meta/speakers.csv):
   for each of the 8 vowels.
 Changes with the session (video):
   pitch, effort and tempo of the day; microphone equaliser (smooth wiggles of a few dB and a
-  tilt); in 5 % of sessions a low-pass (5-7.5 kHz), in 5 % a high-pass (100-250 Hz); room reverb
-  (RT60 0.2-0.5 s, mostly direct sound) in 20 %; additive white, pink, brown or babble noise at
-  15-40 dB SNR (mostly above 30 dB); recording level (-38 to -24 dBFS). Nothing about the channel
+  tilt); in 3 % of sessions a low-pass (5.5-7.5 kHz), in 3 % a high-pass (100-200 Hz); room reverb
+  (RT60 0.15-0.35 s, mostly direct sound) in 10 %; additive white, pink, brown or babble noise at
+  25-45 dB SNR (mostly above 35 dB); recording level (-42 to -30 dBFS). Nothing about the channel
   depends on the speaker.
 Utterances are 2-10 s (mean about {sizes.seconds[1]:g} s). The same command always writes the same bytes.
 
