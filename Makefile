@@ -51,7 +51,7 @@ test-fast: venv
 BENCH_RESULTS := runs/bench-results.jsonl
 bench: venv
 	@mkdir -p runs; rm -f $(BENCH_RESULTS); status=0; \
-	for b in benchmarks/bench_*.py; do echo "== $$b"; LABKIT_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python $$b || status=1; done; \
+	for b in benchmarks/bench_*.py; do echo "== $$b"; PYTHONPATH=$(CURDIR) LABKIT_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python $$b || status=1; done; \
 	echo; $(BIN)/python benchmarks/common.py $(BENCH_RESULTS) || status=1; exit $$status
 
 # The README badges and the notebooks' clone cells follow [project.urls] Repository in pyproject.toml.

@@ -6,7 +6,9 @@
 * fbank: our batched Kaldi fbank against the same function called one utterance at a time (how
   WeSpeaker computes features, in its data loader). Target: batched faster (ratio > 1).
 * share: the front-end's time as a fraction of the ResNet34 (width 32) forward pass it feeds.
-Batch: 32 crops of 2 s, one thread. Figures are taken on a shared machine.
+Batch: 32 crops of 2 s, one thread. Measured on a shared 2-core machine, loaded by other jobs: each
+ratio compares CPU times (``process_time``) of runs taken in turn (ours, reference, ours, ...), the
+fastest of 15 of each, so that both sides see the same load (``common.best_cpu_times``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import best_time, check, finish  # noqa: E402
+from common import best_cpu_times, check, finish  # noqa: E402
 
 from labkit import models  # noqa: E402
 from labkit.config import FrontendConfig, ModelConfig  # noqa: E402
@@ -39,24 +41,27 @@ def main() -> None:
     lengths[-1] -= 160  # one row shorter: the per-row mirroring runs
 
     melspec = build_frontend(FrontendConfig(kind="melspec", n_mels=64, preemphasis=0.0, normalize="none"))
-    ours = best_time(lambda: mel_spectrogram(wav, melspec.window, melspec.mel_banks, lengths=lengths), repeats=9)
-    reference = best_time(lambda: stft_mel_spectrogram(wav, melspec.window, melspec.mel_banks), repeats=9)
+    times = best_cpu_times({
+        "ours": lambda: mel_spectrogram(wav, melspec.window, melspec.mel_banks, lengths=lengths),
+        "torch.stft": lambda: stft_mel_spectrogram(wav, melspec.window, melspec.mel_banks),
+    }, repeats=15)
     difference = (mel_spectrogram(wav, melspec.window, melspec.mel_banks) - stft_mel_spectrogram(wav, melspec.window, melspec.mel_banks)).abs().max()
-    print(f"  melspec: ours {32 / ours:7.1f} utt/s, torch.stft {32 / reference:7.1f} utt/s (max |difference| {difference:.1e})")
-    check("melspec speed vs torch.stft", reference / ours, 0.9, unit="x")
+    print(f"  melspec: ours {32 / times['ours']:7.1f} utt/s, torch.stft {32 / times['torch.stft']:7.1f} utt/s "
+          f"(CPU time; max |difference| {difference:.1e})")
+    check("melspec speed vs torch.stft", times["torch.stft"] / times["ours"], 0.9, unit="x")
 
     fbank = build_frontend(FrontendConfig(kind="fbank", input_scale=32768.0))
-    batched = best_time(lambda: kaldi_fbank(wav, fbank.window, fbank.mel_banks), repeats=9)
-    looped = best_time(lambda: [kaldi_fbank(row[None], fbank.window, fbank.mel_banks) for row in wav], repeats=9)
-    print(f"  fbank: batched {32 / batched:7.1f} utt/s, one at a time {32 / looped:7.1f} utt/s")
-    check("Kaldi fbank, batched vs one at a time", looped / batched, 1.0, unit="x")
+    times = best_cpu_times({
+        "batched": lambda: kaldi_fbank(wav, fbank.window, fbank.mel_banks),
+        "one at a time": lambda: [kaldi_fbank(row[None], fbank.window, fbank.mel_banks) for row in wav],
+    }, repeats=15)
+    print(f"  fbank: batched {32 / times['batched']:7.1f} utt/s, one at a time {32 / times['one at a time']:7.1f} utt/s (CPU time)")
+    check("Kaldi fbank, batched vs one at a time", times["one at a time"] / times["batched"], 1.0, unit="x")
 
     model = models.build_model(ModelConfig(depth=34, width=32)).eval()
     with torch.no_grad():
-        frontend = best_time(lambda: model.frontend(wav), repeats=3)
-        whole = best_time(lambda: model(wav), repeats=3)
-    print(f"  front-end share of a ResNet34-w32 forward pass: {100 * frontend / whole:.1f} % (measured on a shared CPU)")
-
+        times = best_cpu_times({"front-end": lambda: model.frontend(wav), "whole": lambda: model(wav)}, repeats=3)
+    print(f"  front-end share of a ResNet34-w32 forward pass: {100 * times['front-end'] / times['whole']:.1f} % (CPU time)")
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,9 @@
-"""What every benchmark shares: best-of-N timing, and targets that are checked, not only printed.
+"""What every benchmark shares: timings that survive a loaded machine, and targets that are checked, not only printed.
+
+Timing: ``best_time`` is the fastest of N wall-clock runs. ``best_times`` compares functions on a
+machine that other jobs share: it runs them in turn (a, b, a, b, ...), so that every one sees the same
+load, and takes each one's fastest run. ``best_cpu_times`` does so in CPU time of this process (time
+the process waited for a core is not counted; time lost to cache misses and page faults is).
 
 A benchmark measures its figure and a baseline in the same run, then calls ``check(...)`` for
 each target: the line printed says pass or MISSED, and ``finish()`` (the script's exit code) is 1
@@ -28,6 +33,23 @@ def best_time(function: Callable[[], object], repeats: int = 5) -> float:
         function()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def best_times(functions: dict[str, Callable[[], object]], repeats: int = 9, clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+    """Each function's fastest of ``repeats`` runs, in seconds of ``clock``, the runs interleaved (a, b, a, b, ...)."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = clock()
+            function()
+            times[name].append(clock() - start)
+    return {name: min(runs) for name, runs in times.items()}
+
+
+def best_cpu_times(functions: dict[str, Callable[[], object]], repeats: int = 9) -> dict[str, float]:
+    """``best_times`` in CPU seconds of this process (``time.process_time``), for single-threaded work
+    (``torch.set_num_threads(1)``): CPU time then measures the work, not the wait for a core."""
+    return best_times(functions, repeats, clock=time.process_time)
 
 
 def check(name: str, figure: float, target: float, at_least: bool = True, unit: str = "", digits: int = 2) -> bool:

@@ -29,6 +29,7 @@ KALDI_LOG_FLOOR = torch.finfo(torch.float32).eps  # Kaldi floors energies at flo
 MELSPEC_LOG_OFFSET = 1e-6  # voxceleb_trainer: log(mel + 1e-6)
 INSTANCE_NORM_EPS = 1e-5  # nn.InstanceNorm1d's default
 NORMALIZATIONS = ("cmn", "instance", "none")
+CHUNK_FRAMES = 512  # frames taken through the steps together on a CPU: their FFT buffer and spectrum (2 MB) stay in cache
 
 
 def window_function(name: str, length: int, periodic: bool) -> Tensor:
@@ -91,8 +92,17 @@ def reflect_pad(wav: Tensor, pad: int, lengths: Tensor | None = None) -> Tensor:
     return padded.scatter(1, last + step, padded.gather(1, (last - step).clamp(min=0)))  # x[last + k] = x[last - k]
 
 
+def cache_chunks(frames: Tensor) -> list[Tensor]:
+    """Views of ``frames`` (B, frames, ...) of about ``CHUNK_FRAMES`` frames each: several whole rows when rows are
+    short, pieces of one row when it is long. On a GPU, the whole batch in one piece."""
+    if frames.device.type != "cpu":
+        return [frames]
+    rows = max(1, CHUNK_FRAMES // max(1, frames.shape[1]))
+    return [piece for block in frames.split(rows) for piece in block.split(CHUNK_FRAMES, dim=1)]
+
+
 def fft_buffer(windows: Tensor, n_fft: int) -> tuple[Tensor, Tensor]:
-    """A (B, frames, n_fft) buffer for the frames in ``windows`` (B, frames, frame_length): zero past each frame,
+    """A (..., frames, n_fft) buffer for the frames in ``windows`` (..., frames, frame_length): zero past each frame,
     and its first frame_length columns, not yet filled. The caller writes each processed frame there in one pass
     (``out=``), and ``torch.fft.rfft`` reads the buffer without padding it again."""
     buffer = windows.new_empty(*windows.shape[:-1], n_fft)
@@ -101,12 +111,9 @@ def fft_buffer(windows: Tensor, n_fft: int) -> tuple[Tensor, Tensor]:
 
 
 def mel_power(buffer: Tensor, mel_banks: Tensor) -> Tensor:
-    """Mel-weighted power spectrum of zero-padded frames: (B, frames, n_fft) -> (B, n_mels, frames).
-
-    |X|^2 @ banks = re^2 @ banks + im^2 @ banks: squaring the (re, im) pairs in place and multiplying them by
-    the banks with each row repeated twice sums the pair inside the matrix product (no separate pass)."""
-    pairs = torch.view_as_real(torch.fft.rfft(buffer)).square_().flatten(-2)  # (B, frames, 2 bins): re^2, im^2, ...
-    return (pairs @ mel_banks.repeat_interleave(2, dim=0)).transpose(1, 2)
+    """Mel-weighted power spectrum of zero-padded frames: (..., frames, n_fft) -> (..., frames, n_mels)."""
+    squares = torch.view_as_real(torch.fft.rfft(buffer)).square_()  # (..., bins, 2): re^2 and im^2 of each bin
+    return (squares[..., 0] + squares[..., 1]) @ mel_banks  # |X|^2, then the mel filters as one matrix product
 
 
 def kaldi_fbank(
@@ -115,20 +122,26 @@ def kaldi_fbank(
 ) -> Tensor:
     """Log mel filterbank energies as ``torchaudio.compliance.kaldi.fbank(use_energy=False)``: (B, n_mels, frames)
     with frames = 1 + (samples - window) // hop. ``window`` and ``mel_banks`` come from ``window_function(...,
-    periodic=False)`` and ``kaldi_mel_banks``. The frames are read once from the waveform; every later step works
-    in place (each pass over a batch's frames costs memory traffic, which dominates on a CPU)."""
+    periodic=False)`` and ``kaldi_mel_banks``.
+
+    On a CPU the frames go through the steps in chunks of ``CHUNK_FRAMES`` (``cache_chunks``), so that each step
+    reads what the one before wrote while it is still in the cache, instead of a whole batch's worth from memory,
+    and no batch-sized temporary is allocated (the kernel maps fresh pages for one, a page fault per 4 kB, every call)."""
     windows = wav.unfold(-1, window.numel(), hop_length)  # a view: "snip edges", no frame sticks out
-    if dither > 0:
-        windows = windows + dither * torch.randn_like(windows)
-    buffer, frames = fft_buffer(windows, n_fft)
-    # Kaldi removes each frame's mean m, then pre-emphasises inside the frame with x[-1] = x[0]:
-    # (x[n] - m) - c (x[n-1] - m) = x[n] - c x[n-1] - (1 - c) m, and (1 - c)(x[0] - m) for the first sample.
+    feats = windows.new_empty(*windows.shape[:-1], mel_banks.shape[1])  # (B, frames, n_mels)
     c = preemphasis
-    torch.sub(windows[..., 1:], windows[..., :-1], alpha=c, out=frames[..., 1:])
-    torch.mul(windows[..., 0], 1 - c, out=frames[..., 0])
-    frames.sub_((1 - c) * windows.mean(dim=-1, keepdim=True))
-    frames.mul_(window)
-    return mel_power(buffer, mel_banks).clamp_(min=KALDI_LOG_FLOOR).log_()
+    for chunk, out in zip(cache_chunks(windows), cache_chunks(feats)):
+        if dither > 0:
+            chunk = chunk + dither * torch.randn_like(chunk)
+        buffer, frames = fft_buffer(chunk, n_fft)
+        # Kaldi removes each frame's mean m, then pre-emphasises inside the frame with x[-1] = x[0]:
+        # (x[n] - m) - c (x[n-1] - m) = x[n] - c x[n-1] - (1 - c) m, and (1 - c)(x[0] - m) for the first sample.
+        torch.sub(chunk[..., 1:], chunk[..., :-1], alpha=c, out=frames[..., 1:])
+        torch.mul(chunk[..., 0], 1 - c, out=frames[..., 0])
+        frames.sub_((1 - c) * chunk.mean(dim=-1, keepdim=True))
+        frames.mul_(window)
+        torch.log(mel_power(buffer, mel_banks).clamp_(min=KALDI_LOG_FLOOR), out=out)
+    return feats.transpose(1, 2)
 
 
 def mel_spectrogram(
@@ -138,14 +151,18 @@ def mel_spectrogram(
     (B, n_mels, frames) with frames = 1 + samples // hop, frame t centred on sample t * hop.
 
     torch.stft centres the shorter window inside each ``n_fft`` frame; we take only the samples under the
-    window and put them at the start of the frame instead: a shift changes the phase, not |X|^2."""
+    window and put them at the start of the frame instead: a shift changes the phase, not |X|^2. The frames
+    go through in chunks, as in ``kaldi_fbank``."""
     left = (n_fft - window.numel()) // 2
     right = n_fft - window.numel() - left
     padded = reflect_pad(wav, n_fft // 2, lengths)
     windows = padded[..., left : padded.shape[-1] - right].unfold(-1, window.numel(), hop_length)  # frame t from t * hop
-    buffer, frames = fft_buffer(windows, n_fft)
-    torch.mul(windows, window, out=frames)
-    return mel_power(buffer, mel_banks)
+    power = windows.new_empty(*windows.shape[:-1], mel_banks.shape[1])  # (B, frames, n_mels)
+    for chunk, out in zip(cache_chunks(windows), cache_chunks(power)):
+        buffer, frames = fft_buffer(chunk, n_fft)
+        torch.mul(chunk, window, out=frames)
+        out.copy_(mel_power(buffer, mel_banks))
+    return power.transpose(1, 2)
 
 
 def normalize(feats: Tensor, frame_lengths: Tensor | None, how: str) -> Tensor:
