@@ -15,7 +15,6 @@ utterances of one test speaker of a corpus, from two different sessions.
 from __future__ import annotations
 
 import base64
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import soundfile as sf
 import torch
 from torch import nn
 
+from labkit.colab import in_colab
 from labkit.data.subset import to_wav
 from labkit.data.voxceleb import SAMPLE_RATE
 
@@ -47,11 +47,6 @@ async function recordClip(seconds) {
   });
 }
 """
-
-
-def in_colab() -> bool:
-    """True inside a Colab notebook (where google.colab can be imported)."""
-    return importlib.util.find_spec("google") is not None and importlib.util.find_spec("google.colab") is not None
 
 
 def save_clip(data: bytes, path: str | Path) -> Path:

@@ -11,7 +11,8 @@ import torch
 
 from labkit import models
 from labkit.config import ModelConfig
-from labkit.own_voice import corpus_pair, in_colab, save_clip, score_pair, two_clips
+from labkit.colab import in_colab
+from labkit.own_voice import corpus_pair, save_clip, score_pair, two_clips
 
 
 def test_a_clip_at_another_rate_and_in_stereo_is_saved_as_16_khz_mono(tmp_path):
