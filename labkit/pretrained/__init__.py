@@ -1,4 +1,4 @@
-"""The built-in pretrained model: a small ResNet trained on the synthetic ``lab`` corpus.
+"""The built-in pretrained model: a ResNet18 of width 16 trained on 1,000 synthetic speakers (seed 1).
 
 This folder holds ``model.pt`` (the weights, <= 5 MB), ``model.pt.sha256``, ``config.yaml`` (the
 training configuration), ``history.csv`` (the training log) and ``metrics.json`` (its result row

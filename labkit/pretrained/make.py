@@ -2,9 +2,13 @@
 
 Made by (see configs/pretrained-synthetic.yaml)::
 
+    labkit make-corpus --out data/synthetic-pretrain --preset lab --seed 1 --speakers 1000
     labkit make-corpus --out data/synthetic-lab --preset lab
     labkit train --config configs/pretrained-synthetic.yaml
     python -m labkit.pretrained.make runs/pretrained-synthetic data/synthetic-lab
+
+The model trains on the first corpus (another seed: none of its voices is a ``lab`` speaker) and
+is evaluated on the second's test trials, the ones the notebooks use.
 
 A module of its own because it sits above ``labkit.evaluate``, which itself loads the
 pretrained model: ``labkit.pretrained`` stays a loader that imports nothing from evaluation.
