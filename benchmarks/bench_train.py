@@ -21,7 +21,7 @@ from common import best_time, check, finish  # noqa: E402
 
 from labkit import models  # noqa: E402
 from labkit.config import ExperimentConfig, apply_overrides  # noqa: E402
-from labkit.data.dataset import TrainCrops  # noqa: E402
+from labkit.data.dataset import TrainCrops, pcm_to_float  # noqa: E402
 from labkit.data.synthetic import make_corpus  # noqa: E402
 from labkit.data.voxceleb import read_train_list  # noqa: E402
 from labkit.models.losses import build_loss  # noqa: E402
@@ -39,7 +39,7 @@ def hand_loop(cfg: ExperimentConfig) -> int:
     for epoch in range(cfg.run.epochs):
         batches = epoch_batches(len(dataset), cfg.data.batch_size, epoch, seed=0)
         for wav, labels in torch.utils.data.DataLoader(dataset, batch_sampler=batches, num_workers=cfg.data.num_workers):
-            loss, _ = criterion(model(wav), labels)
+            loss, _ = criterion(model(pcm_to_float(wav)), labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from labkit.config import FrontendConfig, LossConfig, ModelConfig
-from labkit.data.dataset import TrainCrops
+from labkit.data.dataset import TrainCrops, pcm_to_float
 from labkit.i18n import t
 from labkit.models import SpeakerModel, build_model
 from labkit.models.losses import build_loss
@@ -96,7 +96,7 @@ def crop_batches(manifest: pd.DataFrame, steps: int, batch_size: int, crop_secon
     batches = []
     for step in range(steps):
         items = [crops[int(order[(step * batch_size + k) % len(crops)])] for k in range(batch_size)]
-        batches.append((torch.stack([wav for wav, _ in items]), torch.tensor([label for _, label in items])))
+        batches.append((pcm_to_float(torch.stack([wav for wav, _ in items])), torch.tensor([label for _, label in items])))
     return batches, len(crops.speakers)
 
 

@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 
 from labkit import models
 from labkit.config import DataConfig, ExperimentConfig, OptimConfig, save_config, to_dict, validate
-from labkit.data.dataset import TrainCrops, balanced_batches, build_augment
+from labkit.data.dataset import TrainCrops, balanced_batches, build_augment, pcm_to_float
 from labkit.data.voxceleb import read_train_list
 from labkit.embed import pick_device
 from labkit.errors import LabkitError
@@ -462,6 +462,7 @@ def train(
         window = {"loss": 0.0, "correct": 0.0, "seen": 0, "t0": time.perf_counter()}
         for wav, labels in loader:
             wav, labels = wav.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            wav = pcm_to_float(wav)  # int16 from the workers (half the bytes to hand over and to copy to the GPU)
             progress_frac = max(state["step"] / total_steps, spent / budget_s if budget_s else 0.0)
             lr = learning_rate(cfg.optim, state["step"], warmup_steps, progress_frac)
             for group in optimizer.param_groups:

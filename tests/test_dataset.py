@@ -17,7 +17,9 @@ from labkit.data.dataset import (
     TrainCrops,
     balanced_batches,
     build_augment,
+    float_to_pcm,
     load_folder,
+    pcm_to_float,
 )
 from labkit.data.packed import PackedAudio, pack, pack_audio
 from labkit.data.voxceleb import read_train_list, scan
@@ -40,7 +42,7 @@ def corpus(tmp_path) -> pd.DataFrame:
 
 
 def full_audio(path: str) -> np.ndarray:
-    return sf.read(path, dtype="float32")[0]
+    return sf.read(path, dtype="int16")[0]
 
 
 def test_crops_are_slices_of_their_file_with_speaker_labels(corpus):
@@ -48,7 +50,7 @@ def test_crops_are_slices_of_their_file_with_speaker_labels(corpus):
     assert len(crops) == 10 and crops.speakers == ["id00001", "id00002", "id00003", "id00004"]
     for index in range(len(crops)):
         wav, label = crops[index]
-        assert wav.dtype == torch.float32 and wav.shape == (32000,) and wav.abs().max() <= 1.0
+        assert wav.dtype == torch.int16 and wav.shape == (32000,)
         assert crops.speakers[label] == corpus["speaker"][index]
         audio = full_audio(corpus["path"][index])
         if len(audio) >= 32000:
@@ -74,6 +76,22 @@ def test_crops_depend_on_seed_epoch_and_item_only(corpus):
         starts.add(a[0][0][:4].numpy().tobytes())
     assert len(starts) >= 5  # a new crop nearly every epoch
     assert not torch.equal(TrainCrops(corpus, seed=1)[0][0], b[0][0])
+
+
+def test_pcm_to_float_and_back(corpus):
+    pcm = torch.from_numpy(full_audio(corpus["path"][0]))
+    assert torch.equal(pcm_to_float(pcm), torch.from_numpy(sf.read(corpus["path"][0], dtype="float32")[0]))  # as soundfile reads
+    assert torch.equal(float_to_pcm(pcm_to_float(pcm)), pcm)
+    assert float_to_pcm(torch.tensor([-1.0, 1.0, 0.4 / 32768])).tolist() == [-32768, 32767, 0]
+
+
+def test_augmented_crops_are_the_augmented_crop_in_pcm(corpus):
+    plain, augmented = TrainCrops(corpus, seed=3), TrainCrops(corpus, seed=3, augment=Augment(gain_db=(6.0, 6.0)))
+    wav, label = augmented[1]
+    assert wav.dtype == torch.int16 and label == plain[1][1]
+    assert not torch.equal(wav, plain[1][0])
+    louder = pcm_to_float(plain[1][0]) * 10 ** (6 / 20)  # +6 dB, with or without noise and reverb on top
+    assert (pcm_to_float(wav) - louder).abs().mean() < louder.abs().mean()
 
 
 def test_same_batches_with_0_or_2_workers(corpus):

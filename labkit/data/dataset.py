@@ -1,9 +1,13 @@
 """What the model reads in training: random crops, batch orders, augmentation (evaluation batches: ``labkit.embed``).
 
-- ``TrainCrops``: one fixed-length random crop (default 2 s) per item, float32 in [-1, 1], with
-  the speaker's class label. A crop costs O(crop): soundfile reads only ``start:stop`` (or a
-  slice of a packed int16 file, see ``labkit.data.packed``). Where the crop starts depends only
-  on (seed, epoch, item), so any number of DataLoader workers gives the same batches.
+- ``TrainCrops``: one fixed-length random crop (default 2 s) per item, int16 PCM as stored, with
+  the speaker's class label; ``pcm_to_float`` turns a batch into float32 in [-1, 1) where it is
+  used (the training loop: on the device). A crop costs O(crop): soundfile reads only
+  ``start:stop`` (or a slice of a packed int16 file, see ``labkit.data.packed``). Where the crop
+  starts depends only on (seed, epoch, item), so any number of DataLoader workers gives the same
+  batches. Why int16: a DataLoader worker hands every batch over in new shared memory, and writing
+  it costs a page fault per 4 kB; int16 halves those bytes, and the conversion to float moves out
+  of the workers (benchmarks/bench_loader.py).
 - ``balanced_batches``: N speakers x M utterances per batch (for margin losses that like
   several utterances of a speaker together). Uniform batches are ``labkit.train.epoch_batches``.
 - ``Augment``: additive noise at a random SNR, reverb, gain; torch code that runs the same on
@@ -27,14 +31,26 @@ from labkit.data.packed import PackedAudio
 from labkit.data.voxceleb import SAMPLE_RATE
 
 
+def pcm_to_float(wav: torch.Tensor) -> torch.Tensor:
+    """int16 PCM -> float32 in [-1, 1), as soundfile's float32 read."""
+    return wav.float().div_(32768.0)
+
+
+def float_to_pcm(wav: torch.Tensor) -> torch.Tensor:
+    """float in [-1, 1] -> int16 PCM, rounded (as a wav file would store it); 1.0 becomes 32767."""
+    return wav.mul(32768.0).round_().clamp_(-32768, 32767).to(torch.int16)
+
+
 def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
     """``audio`` repeated (if shorter) and cut to exactly ``samples``."""
     return audio[:samples] if len(audio) >= samples else np.resize(audio, samples)
 
 
 class TrainCrops(Dataset):
-    """Random fixed-length crops of training utterances, labelled by speaker.
+    """Random fixed-length crops of training utterances (int16 PCM), labelled by speaker.
 
+    ``augment`` works on float audio: an augmented crop is converted to float and back to int16
+    (a rounding error of at most half a step, 1.5e-5, far below any noise it adds).
     ``manifest`` needs the columns ``utt``, ``speaker``, ``path`` and ``frames`` (see
     ``labkit.data.voxceleb.scan``). ``packed`` is an optional ``labkit pack-audio`` file holding
     those utterances; crops are then read from it instead of from the wav files.
@@ -78,10 +94,9 @@ class TrainCrops(Dataset):
         key = item_seed(self.seed, self.epoch, index)  # the same crop whichever worker reads it
         available = int(self.frames[index])
         start = key % (available - self.crop_samples + 1) if available > self.crop_samples else 0
-        audio = fit_length(self.read(index, start, min(available, self.crop_samples)), self.crop_samples)
-        wav = torch.from_numpy(audio).float().div_(32768.0)  # PCM16 -> [-1, 1), as soundfile's float32 read
+        wav = torch.from_numpy(fit_length(self.read(index, start, min(available, self.crop_samples)), self.crop_samples))
         if self.augment is not None:
-            wav = self.augment(wav[None], torch.Generator().manual_seed(key >> 1))[0]
+            wav = float_to_pcm(self.augment(pcm_to_float(wav[None]), torch.Generator().manual_seed(key >> 1))[0])
         return wav, int(self.labels[index])
 
 
