@@ -102,7 +102,9 @@ def test_same_batches_with_0_or_2_workers(corpus):
         for workers in (0, 2)
     ]
     for (wav0, labels0), (wav2, labels2) in zip(*runs):
-        assert torch.equal(wav0, wav2) and torch.equal(labels0, labels2)
+        # the same crops and augmentation draws; the FFT reverb's float rounding depends on the intra-op threads
+        # (workers run one, the main process several), which can move a sample by one int16 step
+        assert (wav0.int() - wav2.int()).abs().max() <= 1 and torch.equal(labels0, labels2)
 
 
 def test_packed_audio_gives_the_same_crops(corpus, tmp_path):

@@ -259,7 +259,9 @@ def test_angular_prototypical_trains_on_balanced_batches_and_lowers_its_loss(tin
     print(f"angleproto loss: first 16 steps {first:.3f}, last 16 {last:.3f}")
     assert first < np.log(8) + 0.1  # 8 speakers a batch: chance is ln 8
     assert last < 0.5 * first
-    assert np.mean(accuracies[:16]) < 0.5 < np.mean(accuracies[-16:])  # over the batch's 8 speakers (chance 1/8)
+    print(f"angleproto accuracy: first 4 steps {np.mean(accuracies[:4]):.3f}, last 16 {np.mean(accuracies[-16:]):.3f}")
+    # over the batch's 8 speakers (chance 1/8; an untrained network already tells some of the tiny corpus's voices apart)
+    assert np.mean(accuracies[-16:]) > max(0.8, np.mean(accuracies[:4]) + 0.2)
 
 
 @pytest.mark.slow
