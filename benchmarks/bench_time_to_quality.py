@@ -83,7 +83,7 @@ def main() -> int:
     print(f"  calibration: {calibration / CALIBRATION_EPOCHS:.1f} CPU-s per epoch; the budget, {CORES} x {60 * args.minutes:g} = "
           f"{budget:g} CPU-s, buys {epochs} epochs ({epochs / demo.run.epochs:.2f} of the demo's fixed {demo.run.epochs})")
     print(f"  ResNet10-w16 from scratch: {steps} steps in {cpu:.0f} CPU-s ({wall:.0f} s of wall clock on this machine's load), "
-          f"EER {row['eer_%']:.2f} %")
+          f"EER {row['eer_%']:.2f} %, minDCF(0.01) {row['min_dcf_0.01']:.3f}, minDCF(0.05) {row['min_dcf_0.05']:.3f}")
     check(f"ResNet10-w16 EER after {args.minutes:g} CPU min from scratch", row["eer_%"], 10.0, at_least=False, unit=" %")
     return finish()
 
