@@ -59,6 +59,7 @@ def main() -> int:
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type == "markdown" and cell.source.startswith("## "):
                     section = cell.source.splitlines()[0][3:]
+                    print(f"{sum(seconds) / 60:6.1f} min  {section}", flush=True)  # progress, for a run that is stopped early
                 started = time.perf_counter()
                 client.execute_cell(cell, index)
                 seconds.append(time.perf_counter() - started)
