@@ -27,6 +27,7 @@ from labkit.data.synthetic.baseline import baseline_eer
 from labkit.data.synthetic.channel import Session, babble_loops, draw_session, record
 from labkit.data.synthetic.voice import Speaker, draw_speaker, random_stream, synthesize_speech
 from labkit.data.voxceleb import SAMPLE_RATE
+from labkit.i18n import t
 from labkit.trials import Trials, write_trials
 
 @dataclass(frozen=True)
@@ -172,8 +173,8 @@ def make_corpus(
     else:
         os.replace(partial, out)
     seconds = sum(row[2] for rows in written for row in rows)
-    print(f"{out}: {len(jobs)} speakers, {seconds / 3600:.2f} h of audio in {time.perf_counter() - started:.1f} s "
-          f"({workers} processes); mean log-mel baseline EER {100 * baseline['eer']:.1f} %", file=sys.stderr)
+    print(t("corpus.made", root=out, speakers=len(jobs), hours=seconds / 3600, seconds=time.perf_counter() - started,
+            workers=workers, eer=100 * baseline["eer"]), file=sys.stderr)
     return out
 
 
