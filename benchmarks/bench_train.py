@@ -3,8 +3,8 @@
 The baseline is the shortest loop that trains the same ResNet on the same crops: a DataLoader
 over the same batches, AdamW, the same loss, forward/backward/step, nothing else. labkit.train
 adds the schedule, clipping, logging, history, checkpoints and the progress bar; target:
-overhead <= 10 % in samples/s. Both are timed in this run (best of a few repeats), each from
-setup to saved model.
+overhead <= 10 % in samples/s. Both are timed in this run, in turn (a, b, a, b, a, b: on a shared
+machine both see the same load), best of 3 each, from setup to saved model.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import best_time, check, finish  # noqa: E402
+from common import best_times, check, finish  # noqa: E402
 
 from labkit import models  # noqa: E402
 from labkit.config import ExperimentConfig, apply_overrides  # noqa: E402
@@ -58,7 +58,7 @@ def main() -> None:
         runs["labkit.train"] = lambda: train(apply_overrides(ExperimentConfig(), overrides + [f"run.out_dir={tmp}/run{time.time_ns()}"]),
                                              progress=False)
         samples = hand_loop(apply_overrides(ExperimentConfig(), overrides + [f"run.out_dir={tmp}/warm"]))  # warm caches, count samples
-        seconds = {name: best_time(run, repeats=2) for name, run in runs.items()}
+        seconds = best_times(runs, repeats=3)  # taken in turn, so that both see the same load; the best of each
     rate = {name: samples / s for name, s in seconds.items()}
     for name, value in rate.items():
         print(f"  {name:13s} {value:8.1f} samples/s  ({samples} samples in {seconds[name]:.2f} s)")
