@@ -225,6 +225,8 @@ class Frontend(nn.Module):
         config = self.config
         if wav.dim() != 2:
             raise ValueError(f"expected a waveform batch shaped (batch, samples), got {tuple(wav.shape)}")
+        if not wav.is_floating_point():  # int16 training crops are 32768 times louder than the float audio models expect
+            raise TypeError(f"expected float audio in [-1, 1), got {wav.dtype}: convert PCM with labkit.data.dataset.pcm_to_float")
         shortest = wav.shape[1] if lengths is None else int(lengths.min())  # every row of a padded batch counts
         if shortest < self.min_samples:
             raise ValueError(f"a waveform of {shortest} samples is shorter than the {self.min_samples} samples the {config.kind} front-end needs")

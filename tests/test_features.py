@@ -163,3 +163,10 @@ def test_cuda_matches_cpu(options):
     on_gpu, gpu_lengths = module.cuda()(wav.cuda(), lengths.cuda())
     assert torch.equal(gpu_lengths.cpu(), cpu_lengths)
     assert torch.abs(on_gpu.cpu() - on_cpu).max() <= 1e-3
+
+
+def test_frontend_refuses_pcm_integers_and_names_the_conversion():
+    """int16 training crops fed straight to a model would be 32768 times too loud: a clear error instead."""
+    frontend = build_frontend(FrontendConfig())
+    with pytest.raises(TypeError, match="pcm_to_float"):
+        frontend(torch.zeros(1, 16000, dtype=torch.int16))

@@ -85,3 +85,8 @@ def test_lstm_multiply_adds_are_counted_from_their_sizes():
     assert count_macs(lstm, torch.zeros(2, 100, 40)) == 2 * 100 * (4 * 256 * (40 + 256) + 2 * 4 * 256 * (256 + 256))
     both_ways = nn.LSTM(10, 8, num_layers=2, bidirectional=True)
     assert count_macs(both_ways, torch.zeros(7, 1, 10)) == 7 * 2 * (4 * 8 * (10 + 8) + 4 * 8 * (16 + 8))
+
+
+def test_unbatched_lstm_input_counts_its_time_steps():
+    lstm = nn.LSTM(10, 8)
+    assert count_macs(lstm, torch.zeros(5, 10)) == 5 * 4 * 8 * (10 + 8)

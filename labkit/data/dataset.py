@@ -5,7 +5,8 @@
   used (the training loop: on the device). A crop costs O(crop): soundfile reads only
   ``start:stop`` (or a slice of a packed int16 file, see ``labkit.data.packed``). Where the crop
   starts depends only on (seed, epoch, item), so any number of DataLoader workers gives the same
-  batches. Why int16: a DataLoader worker hands every batch over in new shared memory, and writing
+  batches (with ``augment``, the same to within one int16 step: the reverb's float rounding depends
+  on the number of threads). Why int16: a DataLoader worker hands every batch over in new shared memory, and writing
   it costs a page fault per 4 kB; int16 halves those bytes, and the conversion to float moves out
   of the workers (benchmarks/bench_loader.py).
 - ``balanced_batches``: N speakers x M utterances per batch (for margin losses that like

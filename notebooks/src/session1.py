@@ -251,12 +251,15 @@ show(TrainCrops.__getitem__)
 # <!-- es -->
 # **Características.** El front-end por defecto calcula bancos de filtros de Kaldi: forma de onda →
 # tramas de 25 ms cada 10 ms → eliminación de la continua y preénfasis → ventana → espectro de
-# potencia → banco de filtros mel (un producto de matrices) → `log`. Después `Frontend.forward`
-# normaliza cada banda mel (resta la media en el tiempo).
+# potencia → banco de filtros mel (un producto de matrices) → `log`. El bucle `for` solo pasa las
+# tramas por trozos que caben en la caché de la CPU: lee su cuerpo, los pasos están ahí. Después
+# `Frontend.forward` normaliza cada banda mel (resta la media en el tiempo).
 # <!-- en -->
 # **Features.** The default front-end computes Kaldi filterbanks: waveform → 25 ms frames every
 # 10 ms → DC removal and pre-emphasis → window → power spectrum → mel filterbank (a matrix
-# product) → `log`. `Frontend.forward` then normalises each mel band (mean over time).
+# product) → `log`. The `for` loop only feeds the frames through in pieces that fit the CPU's
+# cache: read its body, the steps are there. `Frontend.forward` then normalises each mel band
+# (mean over time).
 
 # %%
 from labkit.features import Frontend, kaldi_fbank

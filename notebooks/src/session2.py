@@ -57,8 +57,9 @@ print(f"training budget: {MINUTES:g} min per model")  # [en]
 # <!-- es -->
 # ## 2. Un modelo preentrenado
 #
-# El modo rápido usa el modelo que trae labkit: otra arquitectura que la que entrenarás tú, una
-# ResNet18 de anchura 16 (el doble de profunda que tu ResNet10), entrenada 24 épocas con 1.000
+# El modo rápido usa el modelo que trae labkit: otra arquitectura que la que entrenarás tú desde
+# cero, una ResNet18 de anchura 16 (el doble de bloques residuales que tu ResNet10 y la mitad de
+# anchura que la ResNet18 de la sección 4), entrenada 24 épocas con 1.000
 # locutores sintéticos de otra semilla (ninguno es un locutor de test); su receta completa está en
 # `configs/pretrained-synthetic.yaml` y, más abajo, junto a la tuya. Con datos reales descargamos la ResNet34 de WeSpeaker, entrenada con todo VoxCeleb2 dev (EER publicada de
 # 0,867 % en Vox1-O depurada); `labkit.models.load` lee su checkpoint en el mismo tipo de modelo que
@@ -67,7 +68,8 @@ print(f"training budget: {MINUTES:g} min per model")  # [en]
 # ## 2. A pretrained model
 #
 # Quick mode uses the model that ships with labkit: another architecture than the one you will
-# train, a ResNet18 of width 16 (twice as deep as your ResNet10), trained for 24 epochs on 1,000
+# train from scratch, a ResNet18 of width 16 (twice the residual blocks of your ResNet10 and half
+# the width of section 4's ResNet18), trained for 24 epochs on 1,000
 # synthetic speakers of another seed (none of them a test speaker); its whole recipe is in
 # `configs/pretrained-synthetic.yaml` and, further down, next to yours. With real data we download WeSpeaker's ResNet34, trained on all of VoxCeleb2 dev (published EER
 # 0.867% on Vox1-O cleaned); `labkit.models.load` reads its checkpoint into the same kind of

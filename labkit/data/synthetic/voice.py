@@ -233,6 +233,8 @@ def _glottal_pulses(rng: np.random.Generator, f0_frames: np.ndarray, n_samples: 
     phase = np.cumsum(f0 / SAMPLE_RATE)
     cycle = np.floor(phase)
     at = np.flatnonzero(np.diff(cycle)) + 1  # first sample of each new glottal cycle
+    if len(at) == 0:  # shorter than one cycle: silence
+        return np.zeros(n_samples, dtype=np.float32)
     period = SAMPLE_RATE / f0[at]
     when = at - (phase[at] - cycle[at]) * period + rng.normal(0.0, speaker.jitter, len(at)) * period
     opening = period * speaker.open_quotient * speaker.speed_quotient / (1.0 + speaker.speed_quotient)
