@@ -20,11 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbclient
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from common import check, finish  # noqa: E402
+from notebook_kernel import NotebookClient  # noqa: E402  (reads replies next to widget messages at once)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +53,7 @@ def main() -> int:
         work.mkdir()
         os.environ.update({"LABKIT_NOTEBOOK_QUICK": "1", "LABKIT_NOTEBOOK_PRESET": args.preset, "LABKIT_NOTEBOOK_OUT": str(work / "out"),
                            "LABKIT_ANSWERS": str(work / "answers.json")})
-        client = nbclient.NotebookClient(notebook, timeout=3600, kernel_name=kernel_spec(Path(tmp) / "jupyter"),
+        client = NotebookClient(notebook, timeout=3600, kernel_name=kernel_spec(Path(tmp) / "jupyter"),
                                          resources={"metadata": {"path": str(work)}})
         seconds, section, sections = [], "(top)", {}
         with client.setup_kernel():

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
+from queue import Empty
 
+import nbclient
 import nbformat
 import pytest
 
@@ -32,3 +35,30 @@ def outputs(notebook: nbformat.NotebookNode, kind: str) -> list[str]:
             elif kind in output.get("data", {}):
                 found.append(output["data"][kind])
     return found
+
+
+class NotebookClient(nbclient.NotebookClient):
+    """nbclient's client, with the kernel's replies read in 1-s polls.
+
+    A reply that arrives together with widget messages (the threshold explorer's ipywidgets) can sit
+    unread until the poll's whole timeout runs out: the cell's ``timeout``, minutes of a test doing
+    nothing (nbclient issue #312). Polling in short slices until the same deadline reads it at once.
+    """
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        channel = client.shell_channel
+        get_msg = channel.get_msg
+
+        async def sliced_get_msg(timeout: float | None = None) -> dict:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+                try:
+                    return await get_msg(timeout=left)
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        channel.get_msg = sliced_get_msg
+        return client

@@ -15,12 +15,11 @@ import sys
 import tomllib
 from pathlib import Path
 
-import nbclient
 import nbformat
 import pytest
 
 from labkit import colab, i18n
-from notebook_kernel import kernel, outputs
+from notebook_kernel import NotebookClient, kernel, outputs
 
 REPO = Path(__file__).resolve().parents[1]
 MESSAGES = i18n.strings()
@@ -141,7 +140,7 @@ def test_a_student_sees_the_cause_and_the_fix_without_a_traceback(tmp_path, monk
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     monkeypatch.delenv("LABKIT_NOTEBOOK_QUICK", raising=False)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from labkit.colab import setup\nsetup(False, 'es', False)")])
-    nbclient.NotebookClient(notebook, kernel_name=kernel(tmp_path, monkeypatch), allow_errors=True,
+    NotebookClient(notebook, kernel_name=kernel(tmp_path, monkeypatch), allow_errors=True,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     [error] = outputs(notebook, "error")
     assert error.splitlines() == ["✗ " + MESSAGES["setup.no_gpu"]["es"], "→ " + MESSAGES["setup.no_gpu_fix"]["es"]]

@@ -21,7 +21,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbclient
 import nbformat
 import pandas as pd
 import pytest
@@ -29,7 +28,7 @@ import pytest
 from labkit.report.bank import bank
 from labkit.report.store import AnswerStore
 import notebook_concepts
-from notebook_kernel import kernel, outputs
+from notebook_kernel import NotebookClient, kernel, outputs
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = ("es", "en")
@@ -182,7 +181,7 @@ SAVED = {"s1_q1": "Una respuesta guardada antes de abrir una copia nueva.", "s1_
 def execute(path: Path, kernel_name: str, work: Path, rerun: str | None = None) -> nbformat.NotebookNode:
     """Run every cell of the notebook at ``path`` in one kernel ("Run all"), then once more the code cells holding ``rerun``."""
     notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name=kernel_name, resources={"metadata": {"path": str(work)}})
+    client = NotebookClient(notebook, timeout=600, kernel_name=kernel_name, resources={"metadata": {"path": str(work)}})
     with client.setup_kernel():  # a cell error raises CellExecutionError with the traceback
         for index, cell in enumerate(notebook.cells):
             client.execute_cell(cell, index)

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import zipfile
 
-import nbclient
 import nbformat
 import pandas as pd
 import pytest
 
 from mirror import Mirror, build_mirror_files
-from notebook_kernel import kernel, outputs
+from notebook_kernel import NotebookClient, kernel, outputs
 from test_notebooks import NOTEBOOKS
 
 
 def run(path, kernel_name: str, work) -> nbformat.NotebookNode:
     """"Run all" in a fresh kernel whose working folder is ``work`` (so ``data/`` goes there)."""
     notebook = nbformat.read(path, as_version=4)
-    nbclient.NotebookClient(notebook, timeout=900, kernel_name=kernel_name, resources={"metadata": {"path": str(work)}}).execute()
+    NotebookClient(notebook, timeout=900, kernel_name=kernel_name, resources={"metadata": {"path": str(work)}}).execute()
     return notebook
 
 
