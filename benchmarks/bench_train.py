@@ -4,7 +4,7 @@ The baseline is the shortest loop that trains the same ResNet on the same crops:
 over the same batches, AdamW, the same loss, forward/backward/step, nothing else. labkit.train
 adds the schedule, clipping, logging, history, checkpoints and the progress bar; target:
 overhead <= 10 % in samples/s. Both are timed in this run, in turn (a, b, a, b, a, b: on a shared
-machine both see the same load), best of 3 each, from setup to saved model.
+machine both see the same load), best of 5 each, from setup to saved model.
 """
 
 from __future__ import annotations
@@ -53,12 +53,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = make_corpus(Path(tmp) / "corpus", preset="tiny", speakers=60, seed=0)
         overrides = [f"data.root={root}", "data.batch_size=32", "data.num_workers=1", "data.crop_seconds=1.0", "model.depth=10",
-                     "model.width=16", "model.embed_dim=128", "run.epochs=2", "run.device=cpu", "run.checkpoint_every_steps=10"]
+                     "model.width=16", "model.embed_dim=128", "run.epochs=3", "run.device=cpu", "run.checkpoint_every_steps=10"]
         runs = {"hand loop": lambda: hand_loop(apply_overrides(ExperimentConfig(), overrides + [f"run.out_dir={tmp}/hand"]))}
         runs["labkit.train"] = lambda: train(apply_overrides(ExperimentConfig(), overrides + [f"run.out_dir={tmp}/run{time.time_ns()}"]),
                                              progress=False)
         samples = hand_loop(apply_overrides(ExperimentConfig(), overrides + [f"run.out_dir={tmp}/warm"]))  # warm caches, count samples
-        seconds = best_times(runs, repeats=3)  # taken in turn, so that both see the same load; the best of each
+        seconds = best_times(runs, repeats=5)  # taken in turn, so that both see the same load; the best of each
     rate = {name: samples / s for name, s in seconds.items()}
     for name, value in rate.items():
         print(f"  {name:13s} {value:8.1f} samples/s  ({samples} samples in {seconds[name]:.2f} s)")
