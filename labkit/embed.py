@@ -8,10 +8,12 @@ Two ways to embed an utterance:
   averaged (the voxceleb_trainer evaluation protocol).
 
 Memory stays bounded whatever the lengths: a batch holds at most ``batch_size`` utterances and
-at most ``max_batch_seconds`` of (padded) audio, and in full-length mode an utterance longer than
-``chunk_seconds`` is cut into equal pieces no longer than that, embedded one by one and averaged
-(weighted by length). The default chunk (180 s) is longer than any VoxCeleb1 test utterance
-(about 145 s), so VoxCeleb results are full-length ones.
+at most ``max_batch_seconds`` of (padded) audio (by default 320 s on a GPU; 10 s on a CPU, where a
+batch that stays in the processor's cache is fastest: short utterances go in pairs, the rest
+alone), and in full-length mode an utterance longer than ``chunk_seconds`` is cut into equal
+pieces no longer than that, embedded one by one and averaged (weighted by length). The default
+chunk (180 s) is longer than any VoxCeleb1 test utterance (about 145 s), so VoxCeleb results are
+full-length ones.
 
 The cache is a folder per (model checksum, embedding settings) holding ``.npz`` shards of
 (SHA-256 of the audio file, embedding): keyed by content, a copy of the data restored on a new
@@ -44,7 +46,8 @@ from labkit.data.voxceleb import BadAudioError
 from labkit.errors import LabkitError
 from labkit.files import atomic_path, sha256_file
 
-MAX_BATCH_SECONDS = 320.0  # padded audio per batch: 16 utterances of 20 s; bounds memory whatever the lengths
+GPU_BATCH_SECONDS = 320.0  # padded audio per batch on a GPU: 16 utterances of 20 s; bounds memory whatever the lengths
+CPU_BATCH_SECONDS = 10.0  # on a CPU larger batches overflow the cache: 320 s was 4x slower than one at a time (bench_embed)
 CHUNK_SECONDS = 180.0  # longer utterances are embedded in pieces (VoxCeleb1 test's longest: about 145 s)
 
 
@@ -190,16 +193,19 @@ def extract(
     cache_dir: str | Path | None = None,
     num_workers: int = 0,
     progress: bool = True,
-    max_batch_seconds: float = MAX_BATCH_SECONDS,
+    max_batch_seconds: float | None = None,
     chunk_seconds: float = CHUNK_SECONDS,
 ) -> tuple[list[str], np.ndarray]:
     """Embeddings of the utterances of ``manifest`` (columns ``utt``, ``path``, ``duration``), on the model's device.
 
     Returns (utterance ids in manifest order, float32 matrix (utterances, embed_dim)). ``max_seconds`` > 0
-    reads only the start of each file; ``max_batch_seconds`` and ``chunk_seconds`` bound memory (see the
-    module's docstring). With ``cache_dir``, embeddings are stored under the model's checksum and reused
-    by any later call.
+    reads only the start of each file; ``max_batch_seconds`` (None: by the model's device) and
+    ``chunk_seconds`` bound memory (see the module's docstring). With ``cache_dir``, embeddings are
+    stored under the model's checksum and reused by any later call.
     """
+    device = next(model.parameters()).device
+    if max_batch_seconds is None:
+        max_batch_seconds = CPU_BATCH_SECONDS if device.type == "cpu" else GPU_BATCH_SECONDS
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if not (max_batch_seconds > 0 and chunk_seconds > 0):
@@ -207,7 +213,6 @@ def extract(
     rate = model.config.frontend.sample_rate
     ids = manifest["utt"].astype(str).tolist()
     keys = [cache_key(p) for p in manifest["path"]]
-    device = next(model.parameters()).device
     crop_samples = int(round(crop_seconds * rate))
     settings = (f"crops{crops}x{crop_seconds:g}s-" if crops else f"full-chunk{chunk_seconds:g}s-") + f"max{max_seconds:g}s"
     folder = Path(cache_dir) / f"{model_checksum(model)[:16]}-{settings}" if cache_dir else None
