@@ -59,8 +59,9 @@ def embedding_map(systems: Mapping[str, tuple[np.ndarray, Sequence[str]]], max_s
         for code, speaker in enumerate(names):
             rows = codes == code
             ax.scatter(points[rows, 0], points[rows, 1], s=16, color=f"C{code % 10}", marker="os^vD"[(code // 10) % 5], label=speaker)
+        score = round(separation(embeddings, speakers), 2) + 0.0  # + 0.0: a tiny negative shows as 0.00, not -0.00
         ax.set(xlabel=t("concepts.pc_axis", n=1, kept=100 * kept[0]), ylabel=t("concepts.pc_axis", n=2, kept=100 * kept[1]),
-               title=t("concepts.map_panel", name=name, speakers=len(names), separation=separation(embeddings, speakers)))
+               title=t("concepts.map_panel", name=name, speakers=len(names), separation=score))
         ax.grid(True, linestyle=":", linewidth=0.6)
     fig.suptitle(title)
     return fig

@@ -92,5 +92,10 @@ def label(name: str) -> str:
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with readable column headers in the language in use, for display and the report."""
-    return table.rename(columns=label)
+    """``table`` with readable column headers in the language in use, for display and the report; a missing
+    value (Resemblyzer's training minutes: not trained here) is a dash, as in the report, not ``NaN``."""
+    gaps = table.columns[table.isna().any()]
+    shown = table.astype({column: object for column in gaps})
+    for column in gaps:
+        shown[column] = shown[column].where(table[column].notna(), "–")
+    return shown.rename(columns=label)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from labkit.i18n import t
 from labkit.scoring import l2_normalize, speaker_cohort
@@ -75,11 +76,14 @@ def identify(ids: list[str], embeddings: np.ndarray, enrol: pd.DataFrame, test: 
 def confusion_figure(result: Identification) -> Figure:
     """The confusion matrix: rows the true speaker, columns the identified one; the diagonal is correct."""
     n = len(result.speakers)
-    fig = Figure(figsize=(2.0 + 0.35 * n, 1.6 + 0.35 * n), layout="constrained")
+    fig = Figure(figsize=(max(4.5, 2.0 + 0.35 * n), max(3.6, 1.6 + 0.35 * n)), layout="constrained")  # the title fits a few speakers too
     ax = fig.add_subplot()
     image = ax.imshow(result.confusion, cmap="Blues")
     ax.set_xticks(range(n), result.speakers, rotation=90, fontsize="small")
     ax.set_yticks(range(n), result.speakers, fontsize="small")
-    ax.set(xlabel=t("concepts.identified_as"), ylabel=t("concepts.true_speaker"), title=t("concepts.identification_title", accuracy=100 * result.accuracy))
-    fig.colorbar(image, ax=ax, label=t("concepts.test_utterances"))
+    ax.set(xlabel=t("concepts.identified_as"), ylabel=t("concepts.true_speaker"))
+    fig.suptitle(t("concepts.identification_title", accuracy=100 * result.accuracy))  # over the colour bar too
+    bar = fig.colorbar(image, ax=ax, label=t("concepts.test_utterances"))
+    bar.locator = MaxNLocator(integer=True)  # counts of utterances
+    bar.update_ticks()
     return fig

@@ -146,6 +146,7 @@ def figure(result: PlainVsResidual) -> Figure:
     right.set(xlabel=t("concepts.training_step"), ylabel=t("concepts.training_loss"), title=t("concepts.first_steps_title"))
     for ax in (left, right):
         ax.grid(True, linestyle=":", linewidth=0.6)
-        ax.legend(fontsize="small")
+    right.legend(fontsize="small")
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower left", ncols=4, fontsize="small")  # below: the curves fill the panel
     fig.suptitle(t("concepts.plain_vs_residual_title", depth=result.depth, width=result.width))
     return fig

@@ -40,8 +40,9 @@ def recipe(cfg: ExperimentConfig, history: pd.DataFrame | None = None) -> dict[s
         + (t("recipe.augmented") if cfg.data.augment else ""),
         "schedule": t("recipe.schedule", epochs=cfg.run.epochs, budget=budget),
     }
-    if history is not None and len(history):
-        done = history.iloc[-1]
+    steps = history.dropna(subset=["elapsed_s"]) if history is not None else None  # training rows, not validation rows
+    if steps is not None and len(steps):
+        done = steps.iloc[-1]
         lines["trained"] = t("recipe.trained", steps=int(done["step"]), epochs=float(done["epoch"]), minutes=float(done["elapsed_s"]) / 60)
     return lines
 
@@ -54,5 +55,6 @@ def run_recipe(folder: str | Path) -> dict[str, str]:
 
 
 def compare_recipes(recipes: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """Recipes side by side: one row per line (network, loss, ...; named in the language in use), one column per system."""
-    return pd.DataFrame(recipes).rename(index=label)
+    """Recipes side by side: one row per line (network, loss, ...; named in the language in use), one column per system;
+    a line that a system does not have yet (``trained``, before its run) is a dash."""
+    return pd.DataFrame(recipes).fillna("—").rename(index=label)

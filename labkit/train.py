@@ -32,7 +32,7 @@ import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
@@ -52,6 +52,9 @@ from labkit.errors import LabkitError
 from labkit.files import atomic_path
 from labkit.models.checkpoints import fit_state_dict, read_file
 from labkit.models.losses import SpeakerLoss, build_loss
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # imported by LivePlot only when it draws
 
 GradScaler = getattr(torch.amp, "GradScaler", None) or (lambda device, enabled: torch.cuda.amp.GradScaler(enabled=enabled))  # torch < 2.3
 
@@ -324,15 +327,21 @@ class LivePlot:
         if self.pending:
             self.draw()
 
+    def figure(self) -> Figure:
+        """The curves of the rows so far, one panel per quantity that has a value (no empty validation panel)."""
+        from labkit.plots import training_curves
+
+        columns = {name: np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan for r in self.rows])  # 0.0 is a value
+                   for name in ("epoch", "loss", "acc", "val_eer")}
+        columns["val_eer_%"] = 100 * columns.pop("val_eer")  # in %, as printed after each epoch and in the tables
+        return training_curves({name: values for name, values in columns.items() if np.isfinite(values).any()}, x="epoch")
+
     def draw(self) -> None:
         """Redraw the whole figure and schedule the next redraw."""
         from IPython.display import display
 
-        from labkit.plots import training_curves
-
         started = time.perf_counter()
-        columns = {name: np.array([float(r.get(name) or "nan") for r in self.rows]) for name in ("epoch", "loss", "acc", "val_eer")}
-        figure = training_curves(columns, x="epoch")
+        figure = self.figure()
         if self.handle is None:
             self.handle = display(figure, display_id=True)
         else:

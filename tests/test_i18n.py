@@ -59,6 +59,13 @@ def test_result_table_gets_readable_headers_in_each_language():
     assert list(table.columns)[0] == "model"  # the table itself is left as it is (CSV files keep the short names)
 
 
+def test_a_missing_value_is_shown_as_a_dash_not_nan():
+    table = pd.DataFrame({"model": ["pretrained", "resemblyzer"], "train_min": [44.9, float("nan")], "eer_%": [1.3, 11.7]})
+    shown = i18n.readable(table)
+    assert shown["training (min)"].tolist() == [44.9, "–"] and shown["EER (%)"].tolist() == [1.3, 11.7]
+    assert "NaN" not in shown.to_html() and table["train_min"].isna().sum() == 1  # the table itself keeps its NaN
+
+
 def test_figures_follow_the_language():
     rng = np.random.default_rng(0)
     scores, labels = np.r_[rng.normal(1, 1, 200), rng.normal(-1, 1, 2000)], np.r_[np.ones(200), np.zeros(2000)]

@@ -22,8 +22,11 @@ def test_recipe_lines_from_a_config():
 def test_run_folder_recipe_reads_its_history(tmp_path):
     save_config(apply_overrides(ExperimentConfig(), ["run.max_minutes=5"]), tmp_path / "config.yaml")
     (tmp_path / "history.csv").write_text("step,epoch,loss,acc,lr,samples_per_s,elapsed_s,val_eer\n10,0.5,5.0,0.1,1e-3,50,12,\n"
-                                          "20,1.0,4.0,0.2,1e-3,50,300,\n", encoding="utf-8")
+                                          "20,1.0,4.0,0.2,1e-3,50,300,\n20,1,,,,,,0.25\n", encoding="utf-8")  # the epoch's validation row last
     lines = run_recipe(tmp_path)
     assert lines["schedule"] == "up to 10 epochs, 5 min budget" and lines["trained"] == "20 steps, 1.0 epochs, 5.0 min"
-    table = compare_recipes({"shipped": run_recipe(pretrained.FOLDER), "mine": lines})
-    assert table.columns.tolist() == ["shipped", "mine"] and table.index[0] == "network"
+    table = compare_recipes({"shipped": run_recipe(pretrained.FOLDER), "mine": lines, "not yet trained": recipe(ExperimentConfig())})
+    assert table.columns.tolist() == ["shipped", "mine", "not yet trained"] and table.index[0] == "network"
+    shipped_minutes = float(table.loc["trained", "shipped"].split(", ")[-1].removesuffix(" min"))  # not NaN: its history ends on a validation row
+    assert abs(shipped_minutes - pretrained.metrics()["train_min"]) < 0.5
+    assert table.loc["trained", "not yet trained"] == "—"

@@ -283,3 +283,15 @@ def test_live_plot_redraws_at_most_once_per_hundred_redraw_times_and_at_the_end(
     assert capsys.readouterr().out.count("Figure") == 1
     plot.finish()
     assert capsys.readouterr().out.count("Figure") == 0
+
+
+def test_live_plot_draws_zero_accuracy_and_no_empty_validation_panel():
+    plot = LivePlot()
+    for step, acc in ((4, "0.0312"), (8, "0.0"), (12, 0.0)):  # history rows hold strings or numbers
+        plot({"step": step, "epoch": step / 8, "loss": 9.0, "acc": acc})
+    loss, accuracy = plot.figure().axes  # no validation EER logged: two panels, not an empty third one
+    assert accuracy.lines[0].get_ydata().tolist() == [0.0312, 0.0, 0.0]  # 0.0 is an accuracy, not a missing value
+    plot({"step": 12, "epoch": 1.5, "val_eer": 0.0})  # a perfect validation EER is drawn too, in %
+    plot({"step": 24, "epoch": 3.0, "val_eer": "0.125"})
+    validation = plot.figure().axes[2]
+    assert validation.lines[0].get_ydata().tolist() == [0.0, 12.5] and validation.get_title() == "validation EER (%)"

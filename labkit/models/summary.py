@@ -155,12 +155,16 @@ def summarize(model: nn.Module, seconds: float = 2.0, example: Tensor | None = N
 
 
 def format_summary(table: pd.DataFrame) -> str:
-    """The ``summarize`` table as text: parameters with thousands separators, MACs in millions."""
+    """The ``summarize`` table as text: parameters with thousands separators, MACs in millions, and a
+    text column such as ``role`` (``labkit.xvector_layers``) aligned to the left, to be read as prose."""
     shown = table.assign(
         parameters=table["parameters"].map("{:,}".format),
         macs=(table["macs"] / 1e6).map("{:,.1f}".format),
     ).rename(columns={"macs": "MACs (M)"})
-    return shown.to_string(index=False)
+    if "role" in shown:
+        width = int(shown["role"].str.len().max())
+        shown = shown.assign(role=shown["role"].str.ljust(width)).rename(columns={"role": "role".ljust(width)})
+    return "\n".join(line.rstrip() for line in shown.to_string(index=False).splitlines())
 
 
 def imagenet_table(depths: tuple[int, ...] = tuple(SEED_TABLE)) -> pd.DataFrame:
