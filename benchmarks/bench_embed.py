@@ -29,7 +29,7 @@ from common import best_time, best_times, check, finish  # noqa: E402
 from labkit import models  # noqa: E402
 from labkit.config import ModelConfig  # noqa: E402
 from labkit.data.voxceleb import scan  # noqa: E402
-from labkit.embed import GPU_BATCH_SECONDS, cache_key, extract  # noqa: E402
+from labkit.embed import CPU_BATCH_SECONDS, GPU_BATCH_SECONDS, cache_key, extract, length_batches  # noqa: E402
 
 RATE = 16000
 
@@ -60,8 +60,11 @@ def main() -> None:
     durations = manifest["duration"].describe()
     print(f"  {len(manifest)} utterances, {audio / 60:.1f} min: {durations['min']:.1f}-{durations['max']:.1f} s, "
           f"median {manifest['duration'].median():.1f} s, mean {durations['mean']:.1f} s")
+    budgets = {"one at a time": (1, CPU_BATCH_SECONDS), "default (CPU)": (16, CPU_BATCH_SECONDS), "GPU budget": (16, GPU_BATCH_SECONDS)}
     for way, s in seconds.items():
-        print(f"  {way:14s} {len(manifest) / s:7.1f} utterances/s, {audio / s:6.1f} s of audio per s")
+        size, budget = budgets[way]
+        batches = len(length_batches(manifest["frames"].to_numpy(), size, int(budget * RATE)))
+        print(f"  {way:14s} {len(manifest) / s:7.1f} utterances/s, {audio / s:6.1f} s of audio per s, {batches} batches")
     print(f"  max |difference| from one at a time: {max(np.abs(results['one at a time'] - e).max() for e in results.values()):.2e}")
     check("embedding, default length-aware batches vs one at a time", seconds["one at a time"] / seconds["default (CPU)"], 1.0, unit="x")
     megabytes = manifest["frames"].sum() * 2 / 1e6

@@ -3,7 +3,7 @@
 The baseline is the shortest loop that trains the same ResNet on the same crops: a DataLoader
 over the same batches, AdamW, the same loss, forward/backward/step, nothing else. labkit.train
 adds the schedule, clipping, logging, history, checkpoints and the progress bar; target:
-overhead <= 10 % in samples/s. Both are timed in this run, in turn (a, b, a, b, a, b: on a shared
+overhead <= 10 % in samples/s. Both are timed in this run, in turn (in a shuffled order each round: on a shared
 machine both see the same load), best of 5 each, from setup to saved model.
 """
 

@@ -1,7 +1,7 @@
 """What every benchmark shares: timings that survive a loaded machine, and targets that are checked, not only printed.
 
 Timing: ``best_time`` is the fastest of N wall-clock runs. ``best_times`` compares functions on a
-machine that other jobs share: it runs them in turn (a, b, a, b, ...), so that every one sees the same
+machine that other jobs share: it runs them in turn (each once per round, in a shuffled order), so that every one sees the same
 load, and takes each one's fastest run. ``best_cpu_times`` does so in CPU time of this process (time
 the process waited for a core is not counted; time lost to cache misses and page faults is).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -36,10 +37,14 @@ def best_time(function: Callable[[], object], repeats: int = 5) -> float:
 
 
 def best_times(functions: dict[str, Callable[[], object]], repeats: int = 9, clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
-    """Each function's fastest of ``repeats`` runs, in seconds of ``clock``, the runs interleaved (a, b, a, b, ...)."""
+    """Each function's fastest of ``repeats`` runs, in seconds of ``clock``, the runs interleaved (every function once
+    per round) in an order shuffled each round (seeded): no function always follows the same one (a run that leaves
+    the memory allocator or the caches in a bad state would always slow down its successor)."""
     times: dict[str, list[float]] = {name: [] for name in functions}
+    order = random.Random(0)
     for _ in range(repeats):
-        for name, function in functions.items():
+        for name in order.sample(list(functions), len(functions)):
+            function = functions[name]
             start = clock()
             function()
             times[name].append(clock() - start)

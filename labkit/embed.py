@@ -8,9 +8,9 @@ Two ways to embed an utterance:
   averaged (the voxceleb_trainer evaluation protocol).
 
 Memory stays bounded whatever the lengths: a batch holds at most ``batch_size`` utterances and
-at most ``max_batch_seconds`` of (padded) audio (by default 320 s on a GPU; 10 s on a CPU, where a
-batch that stays in the processor's cache is fastest: short utterances go in pairs, the rest
-alone), and in full-length mode an utterance longer than ``chunk_seconds`` is cut into equal
+at most ``max_batch_seconds`` of (padded) audio (by default 320 s on a GPU; 10 s on a CPU, where
+larger batches overflow the processor's cache: a few short utterances go together, one longer than
+5 s alone), and in full-length mode an utterance longer than ``chunk_seconds`` is cut into equal
 pieces no longer than that, embedded one by one and averaged (weighted by length). The default
 chunk (180 s) is longer than any VoxCeleb1 test utterance (about 145 s), so VoxCeleb results are
 full-length ones.
@@ -47,7 +47,7 @@ from labkit.errors import LabkitError
 from labkit.files import atomic_path, sha256_file
 
 GPU_BATCH_SECONDS = 320.0  # padded audio per batch on a GPU: 16 utterances of 20 s; bounds memory whatever the lengths
-CPU_BATCH_SECONDS = 10.0  # on a CPU larger batches overflow the cache: 320 s was 4x slower than one at a time (bench_embed)
+CPU_BATCH_SECONDS = 10.0  # on a CPU larger batches overflow the cache: 320 s was 3-4x slower than one at a time (bench_embed)
 CHUNK_SECONDS = 180.0  # longer utterances are embedded in pieces (VoxCeleb1 test's longest: about 145 s)
 
 

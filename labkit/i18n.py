@@ -91,11 +91,15 @@ def label(name: str) -> str:
     return texts[language()] if texts else name
 
 
+MISSING = "–"  # a value that does not exist (Resemblyzer's training minutes), in tables, recipes and the report
+
+
 def readable(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with readable column headers in the language in use, for display and the report; a missing
-    value (Resemblyzer's training minutes: not trained here) is a dash, as in the report, not ``NaN``."""
+    value (Resemblyzer's training minutes: not trained here) is ``MISSING``, as in the report, not ``NaN``
+    (``labkit.report.content.table_frame`` reads it back as a missing number)."""
     gaps = table.columns[table.isna().any()]
     shown = table.astype({column: object for column in gaps})
     for column in gaps:
-        shown[column] = shown[column].where(table[column].notna(), "–")
+        shown[column] = shown[column].where(table[column].notna(), MISSING)
     return shown.rename(columns=label)

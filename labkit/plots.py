@@ -13,6 +13,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
@@ -99,6 +100,16 @@ def training_curves(history: Mapping[str, np.ndarray], x: str = "epoch", title: 
         ax.grid(True, linestyle=":", linewidth=0.6)
     fig.suptitle(title or t("training_title"))
     return fig
+
+
+def history_figure(history: pd.DataFrame, title: str | None = None) -> Figure:
+    """A run's ``history.csv`` (or ``LivePlot``'s rows) against the epoch: loss, training accuracy and, when the run
+    validated, the validation EER in % (as printed after each epoch); a quantity never logged gets no panel."""
+    columns = {name: pd.to_numeric(history[name], errors="coerce").to_numpy(dtype=np.float64) if name in history  # "" -> NaN, 0.0 stays
+               else np.full(len(history), np.nan) for name in ("epoch", "loss", "acc", "val_eer")}
+    columns["val_eer_%"] = 100 * columns.pop("val_eer")
+    return training_curves({name: values for name, values in columns.items() if name == "epoch" or np.isfinite(values).any()},
+                           x="epoch", title=title)
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> list[Path]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from labkit.config import ExperimentConfig, load_config
-from labkit.i18n import label, t
+from labkit.i18n import MISSING, label, t
 
 
 def architecture(cfg: ExperimentConfig) -> str:
@@ -40,7 +40,7 @@ def recipe(cfg: ExperimentConfig, history: pd.DataFrame | None = None) -> dict[s
         + (t("recipe.augmented") if cfg.data.augment else ""),
         "schedule": t("recipe.schedule", epochs=cfg.run.epochs, budget=budget),
     }
-    steps = history.dropna(subset=["elapsed_s"]) if history is not None else None  # training rows, not validation rows
+    steps = history.dropna(subset=["elapsed_s"]) if history is not None and "elapsed_s" in history else None  # not validation rows
     if steps is not None and len(steps):
         done = steps.iloc[-1]
         lines["trained"] = t("recipe.trained", steps=int(done["step"]), epochs=float(done["epoch"]), minutes=float(done["elapsed_s"]) / 60)
@@ -56,5 +56,5 @@ def run_recipe(folder: str | Path) -> dict[str, str]:
 
 def compare_recipes(recipes: dict[str, dict[str, str]]) -> pd.DataFrame:
     """Recipes side by side: one row per line (network, loss, ...; named in the language in use), one column per system;
-    a line that a system does not have yet (``trained``, before its run) is a dash."""
-    return pd.DataFrame(recipes).fillna("—").rename(index=label)
+    a line that a system does not have (``trained`` before its run, or not known) is ``MISSING``."""
+    return pd.DataFrame(recipes).fillna(MISSING).rename(index=label)

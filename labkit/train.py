@@ -329,12 +329,11 @@ class LivePlot:
 
     def figure(self) -> Figure:
         """The curves of the rows so far, one panel per quantity that has a value (no empty validation panel)."""
-        from labkit.plots import training_curves
+        import pandas as pd
 
-        columns = {name: np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan for r in self.rows])  # 0.0 is a value
-                   for name in ("epoch", "loss", "acc", "val_eer")}
-        columns["val_eer_%"] = 100 * columns.pop("val_eer")  # in %, as printed after each epoch and in the tables
-        return training_curves({name: values for name, values in columns.items() if np.isfinite(values).any()}, x="epoch")
+        from labkit.plots import history_figure
+
+        return history_figure(pd.DataFrame(self.rows))
 
     def draw(self) -> None:
         """Redraw the whole figure and schedule the next redraw."""

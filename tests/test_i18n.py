@@ -62,7 +62,7 @@ def test_result_table_gets_readable_headers_in_each_language():
 def test_a_missing_value_is_shown_as_a_dash_not_nan():
     table = pd.DataFrame({"model": ["pretrained", "resemblyzer"], "train_min": [44.9, float("nan")], "eer_%": [1.3, 11.7]})
     shown = i18n.readable(table)
-    assert shown["training (min)"].tolist() == [44.9, "–"] and shown["EER (%)"].tolist() == [1.3, 11.7]
+    assert shown["training (min)"].tolist() == [44.9, i18n.MISSING] and shown["EER (%)"].tolist() == [1.3, 11.7]
     assert "NaN" not in shown.to_html() and table["train_min"].isna().sum() == 1  # the table itself keeps its NaN
 
 

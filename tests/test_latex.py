@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from labkit.cli import main
 from labkit.report import latex
 from labkit.report.latex import SETTABLE, build_report, compile_pdf, escape, latex_table, render_body, tex_installed
+from labkit.i18n import MISSING
 from labkit.report.bank import bank
+from labkit.report.content import table_frame
 from labkit.report.store import AnswerStore, AnswersFileError, empty_answers
 
 SPECIALS = "_ % $ # & { } ~ ^ \\ ñ á ¿ ¡ « » θ ≈ 😀"
@@ -389,3 +391,11 @@ def test_report_files_follow_the_umask(tmp_path):
     modes = {path.relative_to(out).as_posix(): path.stat().st_mode & 0o777 for path in out.rglob("*")}
     assert modes == {".labkit-report": 0o640, "report-overleaf.zip": 0o640, "report.docx": 0o640, "latex": 0o750,
                      "latex/report.tex": 0o640, "latex/metadata.tex": 0o640, "latex/body.tex": 0o640}, modes
+
+
+def test_a_dash_from_readable_is_a_missing_number_again_in_the_report():
+    entry = {"columns": ["model", "training (min)"], "rows": [["pretrained", 44.92], ["resemblyzer", MISSING]]}  # as readable() stores it
+    frame = table_frame(entry)
+    assert pd.api.types.is_float_dtype(frame["training (min)"]) and frame["training (min)"].isna().tolist() == [False, True]
+    table = latex_table(frame, "caption", "tab:x")
+    assert "S[table-format=2.2]" in table and "{–}" in table  # aligned on the decimal marker; the gap a braced dash

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 
@@ -54,6 +55,15 @@ def test_score_histogram_densities_and_threshold(gaussian, tmp_path):
     assert "target (20000)" in legend and "non-target (200000)" in legend
     plots.save_figure(fig, tmp_path / "hist.pdf")
     assert (tmp_path / "hist.pdf").exists() and (tmp_path / "hist.png").exists()
+
+
+def test_history_figure_keeps_zeros_drops_empty_panels_and_shows_validation_eer_in_percent():
+    history = pd.DataFrame({"step": [4, 8, 8], "epoch": [1.0, 2.0, 2.0], "loss": [9.0, 8.5, np.nan], "acc": ["0.03", "0.0", ""],
+                            "val_eer": [np.nan, np.nan, 0.0]})  # the last row: the epoch's validation, a perfect 0.0
+    loss, accuracy, validation = plots.history_figure(history).axes
+    assert accuracy.lines[0].get_ydata().tolist() == [0.03, 0.0] and validation.lines[0].get_ydata().tolist() == [0.0]
+    assert validation.get_title() == "validation EER (%)"
+    assert len(plots.history_figure(history.drop(columns="val_eer")).axes) == 2  # never validated: no empty third panel
 
 
 def test_training_curves_skip_missing_values():

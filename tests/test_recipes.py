@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from labkit import pretrained
 from labkit.config import ExperimentConfig, apply_overrides, save_config
+from labkit.i18n import MISSING
 from labkit.recipes import architecture, compare_recipes, recipe, run_recipe
 
 
@@ -29,4 +30,4 @@ def test_run_folder_recipe_reads_its_history(tmp_path):
     assert table.columns.tolist() == ["shipped", "mine", "not yet trained"] and table.index[0] == "network"
     shipped_minutes = float(table.loc["trained", "shipped"].split(", ")[-1].removesuffix(" min"))  # not NaN: its history ends on a validation row
     assert abs(shipped_minutes - pretrained.metrics()["train_min"]) < 0.5
-    assert table.loc["trained", "not yet trained"] == "—"
+    assert table.loc["trained", "not yet trained"] == MISSING

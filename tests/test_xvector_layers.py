@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from labkit.models.summary import format_summary
 from labkit.xvector_layers import EMBEDDING_LAYER, xvector_layers
 
 
@@ -14,3 +15,10 @@ def test_context_grows_as_in_the_paper_and_the_embedding_is_segment6():
     assert table.loc["frame1", "parameters"] == 5 * 30 * 512 + 512 + 2 * 512  # 5 frames x 30 mels in, bias, BN
     assert table.loc["total", "parameters"] == 4_491_668
     assert table.loc["frame5", "output"] == "1 x 1500 x 84"  # 1 s = 98 frames, minus 14 at the edges
+
+
+def test_the_printed_summary_reads_each_role_from_the_left():
+    lines = format_summary(xvector_layers(seconds=1.0)).splitlines()
+    start = lines[0].index("role")  # the header and every role begin in the same column, as prose does
+    assert lines[1][start:].startswith("log-mel features") and lines[7][start:].startswith("statistics pooling")
+    assert all(line == line.rstrip() for line in lines)  # no trailing blanks after the shorter roles

@@ -162,8 +162,9 @@ def format_summary(table: pd.DataFrame) -> str:
         macs=(table["macs"] / 1e6).map("{:,.1f}".format),
     ).rename(columns={"macs": "MACs (M)"})
     if "role" in shown:
-        width = int(shown["role"].str.len().max())
-        shown = shown.assign(role=shown["role"].str.ljust(width)).rename(columns={"role": "role".ljust(width)})
+        roles = shown["role"].fillna("").astype(str)
+        width = max(roles.str.len().max() if len(roles) else 0, len("role"))
+        shown = shown.assign(role=roles.str.ljust(width)).rename(columns={"role": "role".ljust(width)})
     return "\n".join(line.rstrip() for line in shown.to_string(index=False).splitlines())
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from labkit.i18n import MISSING
 from labkit.report.bank import UNKNOWN_MODE, Question, bank, format_number, format_value, is_answered
 from labkit.report.store import figure_files
 
@@ -73,15 +74,17 @@ def data_lines(content: dict[str, Any], language: str) -> list[tuple[str, str]]:
 def cell_text(value: Any, language: str) -> str:
     """A table cell as text: numbers via ``format_number``, missing values as an en dash."""
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
-        return "–"
+        return MISSING
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format_number(value, language)
     return str(value)
 
 
 def table_frame(entry: dict[str, Any]) -> pd.DataFrame:
-    """A stored table evidence entry as a DataFrame."""
-    return pd.DataFrame(entry["rows"], columns=entry["columns"])
+    """A stored table evidence entry as a DataFrame; ``MISSING`` (``readable``'s dash) is a missing value again,
+    so that a number column with a gap stays a number column (aligned on the decimal marker in the report)."""
+    frame = pd.DataFrame(entry["rows"], columns=entry["columns"])
+    return frame.mask(frame.eq(MISSING)).infer_objects()
 
 
 def figure_file(content: dict[str, Any], evidence_id: str, suffixes: tuple[str, ...]) -> str | None:

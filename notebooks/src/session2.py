@@ -339,12 +339,11 @@ run_small = train_system("resnet10-w16")
 # %%
 import pandas as pd
 
-from labkit.plots import training_curves
+from labkit.plots import history_figure
 
 history = pd.read_csv(run_small / "history.csv")
-curves = {name: history[name].to_numpy() for name in ("epoch", "loss", "acc", "val_eer") if history[name].notna().any()}
-training_figure = training_curves(curves, x="epoch", title="ResNet10-w16 desde cero")  # [es]
-training_figure = training_curves(curves, x="epoch", title="ResNet10-w16 from scratch")  # [en]
+training_figure = history_figure(history, title="ResNet10-w16 desde cero")  # [es] pérdida, acierto y, si valida, EER de validación
+training_figure = history_figure(history, title="ResNet10-w16 from scratch")  # [en] loss, accuracy and, if it validates, validation EER
 save_figure(training_figure, OUT / "figures" / "training")
 attach("fig_training", training_figure)
 display(training_figure)
