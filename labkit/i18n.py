@@ -99,7 +99,6 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     value (Resemblyzer's training minutes: not trained here) is ``MISSING``, as in the report, not ``NaN``
     (``labkit.report.content.table_frame`` reads it back as a missing number)."""
     gaps = table.columns[table.isna().any()]
-    shown = table.astype({column: object for column in gaps})
-    for column in gaps:
-        shown[column] = shown[column].where(table[column].notna(), MISSING)
+    shown = table.astype({column: object for column in gaps})  # a number column with a gap takes text too
+    shown[gaps] = shown[gaps].mask(table[gaps].isna(), MISSING)
     return shown.rename(columns=label)

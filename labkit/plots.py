@@ -105,10 +105,9 @@ def training_curves(history: Mapping[str, np.ndarray], x: str = "epoch", title: 
 def history_figure(history: pd.DataFrame, title: str | None = None) -> Figure:
     """A run's ``history.csv`` (or ``LivePlot``'s rows) against the epoch: loss, training accuracy and, when the run
     validated, the validation EER in % (as printed after each epoch); a quantity never logged gets no panel."""
-    columns = {name: pd.to_numeric(history[name], errors="coerce").to_numpy(dtype=np.float64) if name in history  # "" -> NaN, 0.0 stays
-               else np.full(len(history), np.nan) for name in ("epoch", "loss", "acc", "val_eer")}
-    columns["val_eer_%"] = 100 * columns.pop("val_eer")
-    return training_curves({name: values for name, values in columns.items() if name == "epoch" or np.isfinite(values).any()},
+    values = history.reindex(columns=["epoch", "loss", "acc", "val_eer"]).apply(pd.to_numeric, errors="coerce")  # "" -> NaN, 0.0 stays
+    values = values.assign(val_eer=100 * values["val_eer"]).rename(columns={"val_eer": "val_eer_%"})  # in %, as printed after each epoch
+    return training_curves({name: values[name].to_numpy(dtype=np.float64) for name in values if name == "epoch" or values[name].notna().any()},
                            x="epoch", title=title)
 
 

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labkit.cli import main
+from labkit.i18n import MISSING
 from labkit.report import latex
 from labkit.report.latex import SETTABLE, build_report, compile_pdf, escape, latex_table, render_body, tex_installed
-from labkit.i18n import MISSING
 from labkit.report.bank import bank
 from labkit.report.content import table_frame
 from labkit.report.store import AnswerStore, AnswersFileError, empty_answers

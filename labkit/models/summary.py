@@ -163,7 +163,7 @@ def format_summary(table: pd.DataFrame) -> str:
     ).rename(columns={"macs": "MACs (M)"})
     if "role" in shown:
         roles = shown["role"].fillna("").astype(str)
-        width = max(roles.str.len().max() if len(roles) else 0, len("role"))
+        width = max([len("role"), *roles.str.len()])
         shown = shown.assign(role=roles.str.ljust(width)).rename(columns={"role": "role".ljust(width)})
     return "\n".join(line.rstrip() for line in shown.to_string(index=False).splitlines())
 
